@@ -1,0 +1,40 @@
+# deepimg: `make install`, then `make test`. `make help` lists every target.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+FMNIST := /usr/share/datasets/fashion-mnist
+export NO_ALBUMENTATIONS_UPDATE := 1
+
+.PHONY: help install data test lint bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+install: $(BIN)/deepimg data  ## create .venv with torch (CPU), deepimg and its dev tools, and the data
+
+$(BIN)/deepimg: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first and pinned: it lies on this machine's disk; an unpinned torch pulls a multi-GB CUDA build
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+data:  ## install Debian's Fashion-MNIST package when apt is available and the data is absent
+	@if [ -f $(FMNIST)/train-images-idx3-ubyte.gz ]; then echo "Fashion-MNIST: $(FMNIST)"; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist) >/dev/null && echo "Fashion-MNIST installed in $(FMNIST)"; \
+	else echo "no apt: deepimg downloads Fashion-MNIST on first use (or set dataset.root)"; fi
+
+test:  ## run the test suite (CPU, a few minutes)
+	$(BIN)/pytest -q
+
+lint:  ## ruff: style and common bugs
+	$(BIN)/ruff check deepimg tests scripts
+	$(BIN)/ruff format --check deepimg tests scripts
+
+bench:  ## time deepimg's training loop against a hand-written PyTorch loop
+	$(BIN)/python scripts/bench_train.py
+
+clean:  ## remove the virtual environment and caches (never outputs/)
+	rm -rf $(VENV) .pytest_cache .ruff_cache build dist *.egg-info

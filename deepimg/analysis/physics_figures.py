@@ -1,0 +1,74 @@
+"""Pictures of the physical layer: example scenes before and after it, and its parameter maps."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display on servers
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+
+def as_image(t: torch.Tensor) -> np.ndarray:
+    """(C, H, W) -> (H, W) for one channel, (H, W, 3) for three, else the first channel."""
+    a = t.detach().cpu().float().numpy()
+    if a.ndim == 2:
+        return a
+    return a.transpose(1, 2, 0).clip(0, 1) if a.shape[0] == 3 else a[0]
+
+
+def save_examples(scenes: torch.Tensor, sensed: torch.Tensor, titles: list[str], path: Path) -> Path:
+    """Two rows: the scenes, and what the sensor delivered for each."""
+    n = len(scenes)
+    fig, axes = plt.subplots(2, n, figsize=(1.6 * n, 3.6), squeeze=False)
+    for i in range(n):
+        for row, batch, label in ((0, scenes, "scene"), (1, sensed, "sensor")):
+            ax = axes[row, i]
+            ax.imshow(as_image(batch[i]), cmap="gray", vmin=0, vmax=float(max(1.0, batch.max())))
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_ylabel(label)
+        axes[0, i].set_title(titles[i], fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def save_map(name: str, value: torch.Tensor, folder: Path) -> list[Path]:
+    """A parameter map as ``<name>.npy`` (exact numbers) and ``<name>.png`` (one panel a channel)."""
+    array = value.detach().cpu().float().numpy()
+    np.save(folder / f"{name}.npy", array)
+    panels = array if array.ndim == 3 else array[None]
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3), squeeze=False)
+    for c, panel in enumerate(panels):
+        im = axes[0, c].imshow(panel, cmap="viridis")
+        axes[0, c].set_title(f"{name}" + (f" [channel {c}]" if len(panels) > 1 else ""))
+        axes[0, c].set_xticks([])
+        axes[0, c].set_yticks([])
+        fig.colorbar(im, ax=axes[0, c], fraction=0.046)
+    fig.tight_layout()
+    fig.savefig(folder / f"{name}.png", dpi=120)
+    plt.close(fig)
+    return [folder / f"{name}.npy", folder / f"{name}.png"]
+
+
+@torch.no_grad()
+def save_physics_figures(physics: torch.nn.Module, scenes: torch.Tensor, titles: list[str], folder: Path) -> list[Path]:
+    """``examples.png`` and every map the layer reports, into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    was_training = physics.training
+    physics.eval()
+    device = next(itertools.chain(physics.parameters(), physics.buffers()), scenes).device
+    sensed = physics(scenes.to(device)).cpu()
+    physics.train(was_training)
+    paths = [save_examples(scenes, sensed, titles, folder / "examples.png")]
+    for name, value in physics.maps().items():
+        paths += save_map(name, value, folder)
+    return paths
+

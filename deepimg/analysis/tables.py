@@ -1,0 +1,22 @@
+"""Console tables with rich."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+HEADLINE = ("test/acc", "test/f1", "test/auroc", "test/loss", "val/acc_best", "epochs", "train_time_s", "n_params")
+
+
+def print_metrics(metrics: dict[str, Any], title: str) -> None:
+    """The headline metrics of one run as a two-column table."""
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key in HEADLINE:
+        if key in metrics and metrics[key] is not None:
+            value = metrics[key]
+            table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    Console(stderr=False).print(table)

@@ -1,0 +1,228 @@
+"""The command line: ``deepimg train|eval|report``.
+
+``train`` hands its arguments to Hydra after deepimg's shorthands are expanded and every
+value is checked, so a typo fails in a second with one line instead of a traceback after
+the data has loaded. Heavy libraries (torch, Lightning) are imported inside the commands,
+so ``deepimg --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from deepimg import __version__
+from deepimg.errors import UserError
+
+USAGE = f"""usage: deepimg COMMAND [ARGS ...]
+
+deepimg {__version__}: how the physical imaging system (bit depth, blur, pixels, noise, colour
+filters, masks) changes what a deep network can do, and can it be optimised jointly.
+
+commands:
+  train   train a network through a simulated imaging system (a Hydra app: key=value overrides)
+  eval    re-test a trained model, optionally under another physical layer
+  report  one table, plots and a page for a sweep, or a folder of sweeps
+
+examples:
+  deepimg train
+  deepimg train physical_layer=quantize bits=1..8 -m
+  deepimg report outputs/multirun/2026-11-23/10-00-00
+  deepimg eval ckpt=outputs/2026-11-23/10-00-00/checkpoints/best.ckpt bits=2
+
+`deepimg COMMAND --help` explains each command; `deepimg train --help` lists every config group.
+"""
+
+EVAL_USAGE = """usage: deepimg eval ckpt=PATH [OVERRIDE ...]
+
+Rebuild a trained model from its checkpoint and its run's .hydra/config.yaml, apply the
+overrides (e.g. bits=2 or physical_layer=none to re-test under another sensor; short keys and
+group=option work as in `deepimg train`), test it on the test split, print the metrics and
+write metrics.json and config.yaml into a new run folder outputs/<date>/<time>/
+(or hydra.run.dir=DIR).
+
+examples:
+  deepimg eval ckpt=outputs/2026-11-23/10-00-00/checkpoints/best.ckpt
+  deepimg eval ckpt=outputs/multirun/2026-11-23/10-00-00/7/checkpoints/best.ckpt bits=2
+"""
+
+HYDRA_ONLY = {"--help", "-h", "--hydra-help", "--version", "--info", "-i", "--shell-completion", "-sc"}
+
+
+def fail(command: str, message: object) -> None:
+    """One line on stderr, exit status 2: the contract for every bad input."""
+    prog = f"deepimg {command}" if command else "deepimg"
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+# ---- train ---------------------------------------------------------------------------------
+
+
+def train_job(cfg: DictConfig) -> float | None:
+    """What Hydra runs, once per job of a sweep."""
+    from deepimg.train import train
+
+    try:
+        return train(cfg).get("test/acc")
+    except UserError as err:
+        fail("train", err)
+
+
+def hydra_parser() -> argparse.ArgumentParser:
+    from hydra._internal.utils import get_args_parser
+
+    parser = get_args_parser()
+    parser.prog = "deepimg train"
+
+    def error(message: str) -> None:
+        raise UserError(f"{message}; see deepimg train --help")
+
+    parser.error = error  # one line instead of argparse's usage block
+    return parser
+
+
+def prepare_train_args(args: Sequence[str]) -> list[str]:
+    """Expand shorthands, check every value, and give the run a fresh folder.
+
+    Returns the argument list for Hydra: flags first, then the full overrides.
+    """
+    from deepimg import config
+    from deepimg.overrides import expand_ranges, expand_short_keys
+    from deepimg.runs import new_run_dir
+
+    ns = hydra_parser().parse_intermixed_args(list(args))
+    flags = list(args)
+    for override in ns.overrides:
+        flags.remove(override)
+    overrides, ranged = expand_ranges(ns.overrides)
+    overrides = expand_short_keys(overrides, config.groups(), config.compose)
+    multirun = ns.multirun or ranged
+    if ranged and not ns.multirun:
+        flags.append("-m")
+    for variant in sweep_variants(overrides):
+        config.check_config(config.compose(variant))
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    if not ns.cfg and not any(o.startswith(key + "=") for o in overrides):
+        overrides.append(f"{key}={new_run_dir(multirun)}")
+    return flags + overrides
+
+
+def sweep_variants(overrides: list[str]) -> list[list[str]]:
+    """Override lists that together contain every value of every sweep once."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    from deepimg.config import one_line
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except HydraException as err:
+        raise UserError(one_line(err)) from None
+
+    def values(o) -> list[str]:
+        return list(o.sweep_string_iterator()) if o.is_sweep_override() and not o.is_interval_sweep() else []
+
+    def line(o, value: str | None = None) -> str:
+        if value is None:
+            swept = values(o)
+            if not swept:
+                return o.input_line
+            value = swept[0]
+        return f"{o.get_key_element()}={value}"
+
+    variants = [[line(o) for o in parsed]]
+    for i, o in enumerate(parsed):
+        for value in values(o)[1:]:
+            variants.append([line(p, value) if j == i else line(p) for j, p in enumerate(parsed)])
+    return variants
+
+
+def run_hydra(task, argv: list[str], config_name: str, prog: str) -> None:
+    import hydra
+
+    from deepimg.config import conf_dir
+
+    sys.argv = [prog, *argv]
+    hydra.main(config_path=str(conf_dir()), config_name=config_name, version_base="1.3")(task)()
+
+
+def train_command(args: list[str]) -> None:
+    if not HYDRA_ONLY.intersection(args):
+        args = prepare_train_args(args)
+    run_hydra(train_job, args, "train", "deepimg train")
+
+
+# ---- eval and report -----------------------------------------------------------------------
+
+
+def eval_command(args: list[str]) -> None:
+    if not args or {"-h", "--help"}.intersection(args):
+        print(EVAL_USAGE)
+        return None if args else fail("eval", "missing ckpt=PATH; see deepimg eval --help")
+    ckpts = [a.partition("=")[2] for a in args if a.startswith("ckpt=")]
+    if len(ckpts) != 1:
+        fail("eval", "give exactly one ckpt=PATH (a run's checkpoints/best.ckpt)")
+    from deepimg.evaluate import evaluate
+
+    overrides = [a for a in args if not a.startswith("ckpt=")]
+    evaluate(Path(ckpts[0]), overrides)
+
+
+def report_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deepimg report",
+        description="Scan sweep folders for runs; write DIR/report/ (summary.csv, summary.md, "
+        "one PNG per metric and swept numeric parameter) and print the table.",
+    )
+    parser.add_argument("dirs", nargs="+", type=Path, help="a sweep folder, or a folder of sweeps")
+    parser.add_argument(
+        "--metrics", default="test/acc,test/f1,test/auroc",
+        help="comma-separated metric names from metrics.json (default: %(default)s)",
+    )  # fmt: skip
+    parser.add_argument("--out", type=Path, help="where to write the report (default: DIR/report)")
+    return parser
+
+
+def report_command(args: list[str]) -> None:
+    parser = report_parser()
+
+    def error(message: str) -> None:
+        raise UserError(f"{message}; see deepimg report --help")
+
+    parser.error = error
+    ns = parser.parse_args(args)
+    from deepimg.report import report
+
+    report(ns.dirs, metrics=[m for m in ns.metrics.split(",") if m], out=ns.out)
+
+
+COMMANDS = {"train": train_command, "eval": eval_command, "report": report_command}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(USAGE)
+        sys.exit(0 if args else 2)
+    if args[0] in ("-V", "--version"):
+        print(f"deepimg {__version__}")
+        return
+    command = args[0]
+    if command not in COMMANDS:
+        fail("", f"unknown command '{command}'; accepted: {', '.join(COMMANDS)}")
+    try:
+        COMMANDS[command](args[1:])
+    except UserError as err:
+        fail(command, err)
+    except KeyboardInterrupt:
+        print(f"deepimg {command}: interrupted", file=sys.stderr)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

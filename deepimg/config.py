@@ -1,0 +1,195 @@
+"""Where the configs live, how they compose, and the check that every value is accepted.
+
+Types and ranges are declared once, in the signatures of the classes the configs
+instantiate (``bits: Annotated[int, Range(1, 16)]`` in ``Quantize.__init__``). The check
+reads them, so a bad value fails before any work starts, with a message naming it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import types
+import typing
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from deepimg.constraints import Range
+from deepimg.errors import UserError
+
+
+def conf_dir() -> Path:
+    """``conf/``: inside the installed package, or beside it in a source checkout."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "conf", package.parent / "conf"):
+        if (candidate / "train.yaml").is_file():
+            return candidate
+    raise RuntimeError(f"deepimg's conf/ folder is missing beside {package}")
+
+
+def groups() -> dict[str, list[str]]:
+    """Config groups and their options, as `deepimg train --help` lists them."""
+    root = conf_dir()
+    return {
+        d.name: sorted(f.stem for f in d.glob("*.yaml"))
+        for d in sorted(root.iterdir())
+        if d.is_dir() and not d.name.startswith(("_", "."))
+    }
+
+
+def one_line(err: BaseException) -> str:
+    """A composition error as one line; Hydra's own messages span several."""
+    options = getattr(err, "options", None)
+    missing = getattr(err, "missing_cfg_file", None)
+    if options and missing:  # unknown option of a config group
+        group, _, option = str(missing).rpartition("/")
+        return f"unknown {group} option '{option}'; accepted: {', '.join(options)}"
+    text = " ".join(str(err).replace("\t", " ").split())
+    return text.replace(" full_key:", "; key:").replace(" object_type=dict", "")
+
+
+@contextmanager
+def hydra_context() -> Iterator[None]:
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(str(conf_dir()), version_base="1.3"):
+        yield
+
+
+def compose(overrides: Sequence[str] = (), config_name: str = "train") -> DictConfig:
+    """The composed config for ``overrides``; a bad override raises UserError."""
+    from hydra import compose as hydra_compose
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    with hydra_context():
+        try:
+            return hydra_compose(config_name, overrides=list(overrides))
+        except (HydraException, OmegaConfBaseException) as err:
+            raise UserError(one_line(err)) from None
+
+
+# ---- the value check ---------------------------------------------------------------------
+
+
+def check_config(cfg: DictConfig) -> None:
+    """Raise UserError at the first value that its ``_target_``'s signature does not accept."""
+    for path, node in target_nodes(cfg):
+        hints, open_kwargs = signature_hints(node._target_, path)
+        for key in node:
+            if str(key).startswith("_"):
+                continue
+            value = node[key]
+            full = f"{path}.{key}" if path else str(key)
+            if key not in hints and not open_kwargs:
+                accepted = ", ".join(k for k in hints if k not in ("self", "in_shape"))
+                raise UserError(f"{full} is not a parameter of {node._target_}; accepted: {accepted}")
+            if isinstance(value, DictConfig) and "_target_" in value:
+                continue
+            if key in hints and not accepts(hints[key], value):
+                shown = OmegaConf.to_container(value) if isinstance(value, (DictConfig, ListConfig)) else value
+                raise UserError(f"{full}={shown!r} is not accepted; expected {describe(hints[key])}")
+
+
+def target_nodes(cfg: Any, path: str = "") -> Iterator[tuple[str, DictConfig]]:
+    """Every sub-config that names a ``_target_``, with its dotted path."""
+    if isinstance(cfg, DictConfig):
+        if "_target_" in cfg:
+            yield path, cfg
+        for key in cfg:
+            if key != "hydra":
+                yield from target_nodes(cfg._get_node(key), f"{path}.{key}" if path else str(key))
+    elif isinstance(cfg, ListConfig):
+        for i, item in enumerate(cfg):
+            yield from target_nodes(item, f"{path}[{i}]")
+
+
+def signature_hints(target: str, path: str) -> tuple[dict[str, Any], bool]:
+    """Parameter name -> annotation, following ``**kwargs`` up the class hierarchy."""
+    obj = import_target(target, path)
+    hints: dict[str, Any] = {}
+    functions = [c.__init__ for c in obj.__mro__ if "__init__" in vars(c)] if inspect.isclass(obj) else [obj]
+    for fn in functions:
+        try:
+            params = inspect.signature(fn).parameters
+        except (TypeError, ValueError):
+            return hints, True
+        try:
+            annotations = typing.get_type_hints(fn, include_extras=True)
+        except Exception:  # third-party annotations that do not evaluate: accept any value
+            annotations = {}
+        for name, param in params.items():
+            if param.kind not in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
+                hints.setdefault(name, annotations.get(name, Any))
+        if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
+            return hints, False
+    return hints, True
+
+
+def import_target(target: str, path: str) -> Any:
+    module_name, _, attr = target.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError, ValueError):
+        raise UserError(f"{path}._target_={target!r} cannot be imported; check the spelling") from None
+
+
+def accepts(hint: Any, value: Any) -> bool:
+    """Whether ``value`` (from YAML or the command line) fits the annotation ``hint``."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any or isinstance(hint, typing.TypeVar):
+        return True
+    if origin is Annotated:
+        ranges = [m for m in hint.__metadata__ if isinstance(m, Range)]
+        return accepts(args[0], value) and all(value in r for r in ranges)
+    if origin in (Union, types.UnionType):
+        return any(accepts(a, value) for a in args)
+    if origin is Literal:
+        return value in args
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if origin in (list, tuple, Sequence) or hint in (list, tuple):
+        if not isinstance(value, (ListConfig, list, tuple)):
+            return False
+        item = args[0] if args and origin is not tuple else Any
+        return all(accepts(item, v) for v in value)
+    if origin is dict or hint is dict:
+        return isinstance(value, (DictConfig, dict))
+    if hint in (Path, os.PathLike) or origin is os.PathLike:
+        return isinstance(value, str)
+    # Tensors, callables, modules...: no YAML value is one (nested `_target_`s are skipped).
+    return False
+
+
+def describe(hint: Any) -> str:
+    """An annotation in words, for error messages: ``Annotated[int, Range(1, 16)]`` -> an integer in 1..16."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is Annotated:
+        ranges = [m for m in hint.__metadata__ if isinstance(m, Range)]
+        return describe(args[0]) + "".join(f" in {r}" for r in ranges)
+    if origin in (Union, types.UnionType):
+        return " or ".join(describe(a) for a in args)
+    if origin is Literal:
+        return "one of " + ", ".join(str(a) for a in args)
+    names = {int: "an integer", float: "a number", bool: "true or false", str: "a string", type(None): "null"}
+    if hint in names:
+        return names[hint]
+    if origin in (list, tuple, Sequence) or hint in (list, tuple):
+        plural = {int: "integers", float: "numbers", str: "strings", bool: "booleans"}
+        return f"a list of {plural.get(args[0], 'values')}" if args and origin is not tuple else "a list"
+    return getattr(hint, "__name__", str(hint))

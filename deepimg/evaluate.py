@@ -1,0 +1,113 @@
+"""Re-test a trained model, optionally under another physical layer.
+
+A checkpoint and its run's ``.hydra/config.yaml`` rebuild the whole module; overrides
+change what they name (``bits=2`` re-tests an 8-bit model on a 2-bit sensor).
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from deepimg import config
+from deepimg.analysis.tables import print_metrics
+from deepimg.build import build_datamodule, build_module
+from deepimg.errors import UserError
+from deepimg.overrides import OVERRIDE, expand_short_keys
+from deepimg.runs import new_run_dir, write_metrics
+from deepimg.train import quiet_lightning
+
+log = logging.getLogger(__name__)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """A deepimg checkpoint, loaded without executing pickled code (``weights_only=True``)."""
+    if not path.is_file():
+        raise UserError(f"checkpoint '{path}' does not exist; give a run's checkpoints/best.ckpt")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as err:
+        reason = str(err).splitlines()[0][:120]
+        raise UserError(f"'{path}' is not a deepimg checkpoint ({reason})") from None
+    if not isinstance(checkpoint, dict) or "deepimg" not in checkpoint or "state_dict" not in checkpoint:
+        raise UserError(f"'{path}' is not a deepimg checkpoint (it was not written by deepimg train)")
+    return checkpoint
+
+
+def run_config(path: Path, checkpoint: dict[str, Any]) -> DictConfig:
+    """The training config: the run's ``.hydra/config.yaml``, else the copy inside the checkpoint."""
+    saved = path.resolve().parent.parent / ".hydra" / "config.yaml"
+    cfg = OmegaConf.load(saved) if saved.is_file() else OmegaConf.create(checkpoint["deepimg"]["config"])
+    OmegaConf.set_struct(cfg, True)
+    return cfg
+
+
+def apply_overrides(cfg: DictConfig, overrides: list[str]) -> DictConfig:
+    """``group=option`` swaps a whole group's config; ``key=value`` sets one (short keys allowed)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    groups = config.groups()
+    overrides = expand_short_keys(overrides, groups, lambda _: cfg)
+    for line in overrides:
+        match = OVERRIDE.match(line)
+        if not match:
+            raise UserError(f"cannot apply '{line}' to a trained model; write key=value")
+        key = match["key"]
+        if key in groups:
+            fresh = config.compose([line])
+            OmegaConf.update(cfg, key, fresh[key], merge=False, force_add=True)
+            continue
+        if OmegaConf.select(cfg, key, default="__missing__") == "__missing__":
+            raise UserError(f"'{key}' is not a key of the trained model's config; see its .hydra/config.yaml")
+        value = OverridesParser.create().parse_override(line).value()
+        OmegaConf.update(cfg, key, value, merge=False)
+    config.check_config(cfg)
+    return cfg
+
+
+def load_weights(module: pl.LightningModule, state_dict: dict[str, torch.Tensor]) -> None:
+    """Network and standardisation must match; physics may differ (another sensor)."""
+    physics = {k: v for k, v in state_dict.items() if k.startswith("physics.")}
+    rest = {k: v for k, v in state_dict.items() if not k.startswith("physics.")}
+    missing, unexpected = module.load_state_dict(rest, strict=False)
+    missing = [k for k in missing if not k.startswith("physics.")]
+    if missing or unexpected:
+        raise UserError(f"the checkpoint does not fit this network (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    own = module.physics.state_dict()
+    usable = {k.removeprefix("physics."): v for k, v in physics.items()
+              if k.removeprefix("physics.") in own and own[k.removeprefix("physics.")].shape == v.shape}  # fmt: skip
+    module.physics.load_state_dict(usable, strict=False)
+    skipped = sorted(set(physics) - {"physics." + k for k in usable})
+    if skipped:
+        log.warning("physical-layer parameters not used by the new layer: %s", ", ".join(skipped))
+
+
+def evaluate(ckpt: Path, overrides: list[str], out_dir: Path | None = None) -> dict[str, Any]:
+    """Test the checkpoint's model under ``overrides``; writes metrics.json into a new run dir."""
+    checkpoint = load_checkpoint(ckpt)
+    cfg = apply_overrides(run_config(ckpt, checkpoint), overrides)
+    quiet_lightning()
+    pl.seed_everything(cfg.seed, verbose=False)
+    datamodule = build_datamodule(cfg)
+    module = build_module(cfg, datamodule)
+    load_weights(module, checkpoint["state_dict"])
+    out_dir = out_dir or new_run_dir(multirun=False)
+    trainer = instantiate(
+        cfg.trainer, default_root_dir=str(out_dir), logger=False, enable_checkpointing=False,
+        callbacks=[], _convert_="all",
+    )  # fmt: skip
+    metrics = trainer.test(module, datamodule=datamodule, verbose=False)[0]
+    OmegaConf.save(cfg, out_dir / "config.yaml")
+    metrics = {**metrics, "status": "completed", "ckpt": str(ckpt), "overrides": " ".join(overrides)}
+    write_metrics(out_dir, metrics)
+    print_metrics(metrics, title=f"{ckpt} {' '.join(overrides)}".strip())
+    print(f"metrics: {out_dir / 'metrics.json'}")
+    return metrics

@@ -1,0 +1,33 @@
+"""The contract every physical layer keeps."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class PhysicalLayer(nn.Module):
+    """A differentiable model of part of an imaging system.
+
+    It maps scenes of shape ``(B, *in_shape)`` (relative irradiance in [0, 1]) to
+    measurements of shape ``(B, *out_shape)``. The network behind it is sized from
+    ``out_shape``. Fixed physical parameters are buffers; learnable ones are
+    ``nn.Parameter``s, so the optimizer sees them.
+    """
+
+    def __init__(self, in_shape: tuple[int, int, int]) -> None:
+        super().__init__()
+        self.in_shape = tuple(int(s) for s in in_shape)
+
+    @property
+    def out_shape(self) -> tuple[int, int, int]:
+        """Shape ``(C', H', W')`` of one measurement; most layers keep the scene's shape."""
+        return self.in_shape
+
+    def maps(self) -> dict[str, torch.Tensor]:
+        """Named physical parameter maps worth looking at (learned gains, PSFs, masks).
+
+        Each is a ``(C, H, W)`` or ``(H, W)`` tensor in physical units; the run saves them
+        as ``.npy`` and as pictures in ``physics/``.
+        """
+        return {}

@@ -1,0 +1,25 @@
+"""Stateless physics operations, shared by the layer modules (as torchvision's functional ops)."""
+
+from __future__ import annotations
+
+import torch
+
+
+def round_ste(x: torch.Tensor) -> torch.Tensor:
+    """Round to the nearest integer, with the identity as gradient (straight-through estimator).
+
+    Rounding has zero gradient almost everywhere; passing the gradient straight through is
+    what lets a network (and any learnable optics upstream) train through an ADC.
+    """
+    return x + (torch.round(x) - x).detach()
+
+
+def quantize(x: torch.Tensor, bits: int) -> torch.Tensor:
+    """Uniform ``bits``-bit ADC on signals in [0, 1], returned in the same units.
+
+    ``y = round(clip(x, 0, 1) * (2**bits - 1)) / (2**bits - 1)``: 2**bits levels, the
+    error is at most half a step for inputs inside [0, 1]. The rounding uses a
+    straight-through gradient; the clip keeps its true gradient (zero where saturated).
+    """
+    top = float(2**bits - 1)
+    return round_ste(x.clamp(0.0, 1.0) * top) / top

@@ -1,0 +1,46 @@
+"""Regularisation beyond the network's own dropout: weight penalties and early stopping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+import torch
+from torch import nn
+
+from deepimg.constraints import Range
+
+
+@dataclass
+class Regularization:
+    """Loss penalties on the network's weights, and when to stop training early.
+
+    The penalty is ``l1 * sum|w| + l2 * sum(w^2) / 2`` over the network's weight matrices
+    and kernels (not biases, not norm layers, not the physical layer, whose parameters
+    carry their own physical constraints). With ``patience`` set, training stops once
+    ``monitor`` has not improved for that many epochs.
+    """
+
+    l1: Annotated[float, Range(0)] = 0.0
+    l2: Annotated[float, Range(0)] = 0.0
+    patience: Annotated[int, Range(1)] | None = None
+    monitor: Literal["val/loss", "val/acc", "val/f1", "val/auroc"] = "val/loss"
+    mode: Literal["min", "max"] = "min"
+
+    def penalty(self, network: nn.Module) -> torch.Tensor | float:
+        if not (self.l1 or self.l2):
+            return 0.0
+        weights = [p for p in network.parameters() if p.ndim > 1]
+        total = 0.0
+        if self.l1:
+            total = total + self.l1 * sum(w.abs().sum() for w in weights)
+        if self.l2:
+            total = total + self.l2 / 2 * sum(w.pow(2).sum() for w in weights)
+        return total
+
+    def callbacks(self) -> list:
+        if self.patience is None:
+            return []
+        from pytorch_lightning.callbacks import EarlyStopping
+
+        return [EarlyStopping(monitor=self.monitor, mode=self.mode, patience=self.patience)]

@@ -1,0 +1,82 @@
+"""The run-directory contract that train, eval and report share.
+
+A run directory holds ``.hydra/`` (config.yaml, overrides.yaml), ``metrics.json``,
+``checkpoints/best.ckpt``, the CSV logger's ``metrics.csv`` and ``physics/`` pictures.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+METRICS = "metrics.json"
+
+
+def write_metrics(run_dir: str | Path, metrics: dict[str, Any]) -> Path:
+    """Write ``metrics.json`` atomically: a reader sees the old file or the whole new one."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    clean = {k: _plain(v) for k, v in metrics.items()}
+    fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=".metrics-", suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        json.dump(clean, f, indent=2, sort_keys=True)
+    os.replace(tmp, run_dir / METRICS)
+    return run_dir / METRICS
+
+
+def read_metrics(run_dir: str | Path) -> dict[str, Any] | None:
+    path = Path(run_dir) / METRICS
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return None
+
+
+def _plain(value: Any) -> Any:
+    """Tensors and numpy scalars as plain numbers; NaN as null (JSON has no NaN)."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def find_runs(root: str | Path) -> list[Path]:
+    """Run directories under ``root`` (itself included): those with ``.hydra/overrides.yaml``."""
+    root = Path(root)
+    return sorted(
+        (p.parent.parent for p in root.glob("**/.hydra/overrides.yaml") if "report" not in p.parts[len(root.parts):]),
+        key=_natural_key,
+    )
+
+
+def _natural_key(path: Path) -> list:
+    """Sort sweep members 0, 1, 2, ..., 10 rather than 0, 1, 10, 2."""
+    return [int(part) if part.isdigit() else part for part in path.parts]
+
+
+def new_run_dir(multirun: bool, base: str | Path = "outputs") -> Path:
+    """Create and return a fresh ``outputs/[multirun/]<date>/<time>[-k]`` directory.
+
+    ``mkdir`` fails when the folder exists, so two runs started in the same second get
+    different folders (``-1``, ``-2``, ...) and nothing earlier is overwritten.
+    """
+    now = datetime.now()
+    parent = Path(base) / ("multirun" if multirun else "") / now.strftime("%Y-%m-%d")
+    parent.mkdir(parents=True, exist_ok=True)
+    stem = now.strftime("%H-%M-%S")
+    for k in range(1000):
+        candidate = parent / (stem if k == 0 else f"{stem}-{k}")
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"could not create a new run folder under {parent}")

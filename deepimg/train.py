@@ -1,0 +1,114 @@
+"""One training run: fit through the physical layer, test the best checkpoint, save everything."""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.callbacks import Callback, ModelCheckpoint
+from pytorch_lightning.loggers import CSVLogger
+
+from deepimg import __version__
+from deepimg.analysis.physics_figures import save_physics_figures
+from deepimg.build import build_datamodule, build_module
+from deepimg.data.datamodule import ImageDataModule
+from deepimg.module import ImagingModule
+from deepimg.runs import write_metrics
+
+log = logging.getLogger(__name__)
+
+STANDARDIZE_SAMPLES = 4096  # training scenes used to measure the sensor output's mean and std
+
+
+def quiet_lightning() -> None:
+    """Silence the start-up chatter (device lines, tips) that hides the progress bar."""
+    for name in ("pytorch_lightning.utilities.rank_zero", "pytorch_lightning.accelerators.cuda",
+                 "lightning_fabric.utilities.seed", "lightning.pytorch.utilities.rank_zero"):  # fmt: skip
+        logging.getLogger(name).setLevel(logging.WARNING)
+    for pattern in (".*does not have many workers.*", ".*LeafSpec.*", ".*litlogger.*",
+                    ".*number of training batches.*", ".*isinstance.*treespec.*",
+                    ".*Experiment logs directory.*"):  # fmt: skip
+        warnings.filterwarnings("ignore", message=pattern)
+
+
+class SaveRunConfig(Callback):
+    """Marks checkpoints as deepimg's and embeds the run's config, for `deepimg eval`."""
+
+    def __init__(self, cfg: DictConfig) -> None:
+        self.config_yaml = OmegaConf.to_yaml(cfg, resolve=False)
+
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict[str, Any]) -> None:
+        checkpoint["deepimg"] = {"version": __version__, "config": self.config_yaml}
+
+
+def fit_standardization(module: ImagingModule, datamodule: ImageDataModule) -> None:
+    """Standardise what this sensor delivers, measured on training scenes before training."""
+    scenes, _ = datamodule.scenes("train", STANDARDIZE_SAMPLES)
+    with torch.no_grad():
+        module.physics.eval()
+        module.standardize.fit(module.physics(scenes))
+        module.physics.train()
+
+
+def build_trainer(cfg: DictConfig, run_dir: Path, extra_callbacks: list[Callback]) -> pl.Trainer:
+    checkpoint = ModelCheckpoint(
+        dirpath=run_dir / "checkpoints", filename="best", monitor="val/acc", mode="max",
+        save_top_k=1, auto_insert_metric_name=False,
+    )  # fmt: skip
+    logger = CSVLogger(save_dir=run_dir, name="", version="")
+    return instantiate(
+        cfg.trainer, default_root_dir=str(run_dir), logger=logger,
+        callbacks=[checkpoint, *extra_callbacks], _convert_="all",
+    )  # fmt: skip
+
+
+def physics_titles(labels: torch.Tensor, class_names: list[str]) -> list[str]:
+    return [class_names[int(y)] for y in labels]
+
+
+def example_scenes(datamodule: ImageDataModule, n: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    """One test scene of each of the first ``n`` classes, for pictures."""
+    scenes, labels = datamodule.scenes("test", 2000)
+    picks = [int((labels == c).nonzero()[0]) for c in labels.unique()[:n]]
+    return scenes[picks], labels[picks]
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Train and test one configuration; returns the flat metrics also written to metrics.json."""
+    run_dir = Path(cfg.paths.output_dir)
+    quiet_lightning()
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    datamodule = build_datamodule(cfg)
+    module = build_module(cfg, datamodule)
+    fit_standardization(module, datamodule)
+    regularization = module.regularization
+    trainer = build_trainer(cfg, run_dir, [SaveRunConfig(cfg), *regularization.callbacks()])
+
+    start = time.perf_counter()
+    trainer.fit(module, datamodule=datamodule)
+    train_time = time.perf_counter() - start
+    fit_metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+    best = trainer.checkpoint_callback.best_model_path or None
+    test_metrics = trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False)[0]
+
+    scenes, labels = example_scenes(datamodule)
+    save_physics_figures(module.physics, scenes, physics_titles(labels, datamodule.class_names), run_dir / "physics")
+    metrics = {
+        **{k: v for k, v in fit_metrics.items() if not k.endswith("_step")},
+        **test_metrics,
+        "status": "completed",
+        "epochs": trainer.current_epoch,
+        "train_time_s": round(train_time, 2),
+        "n_params": sum(p.numel() for p in module.parameters()),
+        "best_checkpoint": str(Path(best).relative_to(run_dir)) if best else None,
+    }
+    write_metrics(run_dir, metrics)
+    log.info("test/acc=%.4f  (%s)", metrics.get("test/acc", float("nan")), run_dir)
+    return metrics

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal, Union
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from deepimg.constraints import Range
+from deepimg.constraints import Constraint
 from deepimg.errors import UserError
 
 
@@ -147,8 +147,8 @@ def accepts(hint: Any, value: Any) -> bool:
     if hint is Any or isinstance(hint, typing.TypeVar):
         return True
     if origin is Annotated:
-        ranges = [m for m in hint.__metadata__ if isinstance(m, Range)]
-        return accepts(args[0], value) and all(value in r for r in ranges)
+        constraints = [m for m in hint.__metadata__ if isinstance(m, Constraint)]
+        return accepts(args[0], value) and all(value in c for c in constraints)
     if origin in (Union, types.UnionType):
         return any(accepts(a, value) for a in args)
     if origin is Literal:
@@ -180,8 +180,8 @@ def describe(hint: Any) -> str:
     """An annotation in words, for error messages: ``Annotated[int, Range(1, 16)]`` -> an integer in 1..16."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin is Annotated:
-        ranges = [m for m in hint.__metadata__ if isinstance(m, Range)]
-        return describe(args[0]) + "".join(f" in {r}" for r in ranges)
+        constraints = [m for m in hint.__metadata__ if isinstance(m, Constraint)]
+        return describe(args[0]) + "".join(f" {c}" for c in constraints)
     if origin in (Union, types.UnionType):
         return " or ".join(describe(a) for a in args)
     if origin is Literal:

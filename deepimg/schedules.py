@@ -16,6 +16,9 @@ def onecycle(
     pct_start: Annotated[float, Range(0, 1)] = 0.25,
 ) -> LRScheduler:
     """Warm up to the optimizer's lr, then anneal to ~0 (Smith 2018): fast, short training."""
+    if total_steps < 4:  # too short to warm up and anneal: keep the lr constant
+        return LambdaLR(optimizer, lambda _: 1.0)
+    pct_start = max(pct_start, 1.5 / total_steps)  # at least one step of warm-up
     max_lr = [group["lr"] for group in optimizer.param_groups]
     return OneCycleLR(optimizer, max_lr=max_lr, total_steps=total_steps, pct_start=pct_start)
 

@@ -11,7 +11,6 @@ from deepimg.constraints import Range
 from deepimg.physics import functional as F
 from deepimg.physics.base import PhysicalLayer
 
-
 BITS = Range(1, 16)
 
 
@@ -38,7 +37,7 @@ class Quantize(PhysicalLayer):
     ) -> None:
         super().__init__(in_shape)
         if isinstance(bits, bool) or not isinstance(bits, int) or bits not in BITS:
-            raise ValueError(f"bits must be an integer in {BITS}, got {bits!r}")
+            raise ValueError(f"bits must be an integer {BITS}, got {bits!r}")
         self.bits = bits
         self.learnable = learnable
         if learnable:

@@ -50,7 +50,16 @@ examples:
   deepimg eval ckpt=outputs/multirun/2026-11-23/10-00-00/7/checkpoints/best.ckpt bits=2
 """
 
-HYDRA_ONLY = {"--help", "-h", "--hydra-help", "--version", "--info", "-i", "--shell-completion", "-sc"}
+HYDRA_ONLY = {
+    "--help",
+    "-h",
+    "--hydra-help",
+    "--version",
+    "--info",
+    "-i",
+    "--shell-completion",
+    "-sc",
+}
 
 
 def fail(command: str, message: object) -> None:
@@ -125,7 +134,11 @@ def sweep_variants(overrides: list[str]) -> list[list[str]]:
         raise UserError(one_line(err)) from None
 
     def values(o) -> list[str]:
-        return list(o.sweep_string_iterator()) if o.is_sweep_override() and not o.is_interval_sweep() else []
+        return (
+            list(o.sweep_string_iterator())
+            if o.is_sweep_override() and not o.is_interval_sweep()
+            else []
+        )
 
     def line(o, value: str | None = None) -> str:
         if value is None:
@@ -169,8 +182,9 @@ def eval_command(args: list[str]) -> None:
         fail("eval", "give exactly one ckpt=PATH (a run's checkpoints/best.ckpt)")
     from deepimg.evaluate import evaluate
 
-    overrides = [a for a in args if not a.startswith("ckpt=")]
-    evaluate(Path(ckpts[0]), overrides)
+    out = [a.partition("=")[2] for a in args if a.startswith("hydra.run.dir=")]
+    overrides = [a for a in args if not a.startswith(("ckpt=", "hydra.run.dir="))]
+    evaluate(Path(ckpts[0]), overrides, Path(out[-1]) if out else None)
 
 
 def report_parser() -> argparse.ArgumentParser:

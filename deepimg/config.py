@@ -90,12 +90,20 @@ def check_config(cfg: DictConfig) -> None:
             full = f"{path}.{key}" if path else str(key)
             if key not in hints and not open_kwargs:
                 accepted = ", ".join(k for k in hints if k not in ("self", "in_shape"))
-                raise UserError(f"{full} is not a parameter of {node._target_}; accepted: {accepted}")
+                raise UserError(
+                    f"{full} is not a parameter of {node._target_}; accepted: {accepted}"
+                )
             if isinstance(value, DictConfig) and "_target_" in value:
                 continue
             if key in hints and not accepts(hints[key], value):
-                shown = OmegaConf.to_container(value) if isinstance(value, (DictConfig, ListConfig)) else value
-                raise UserError(f"{full}={shown!r} is not accepted; expected {describe(hints[key])}")
+                shown = (
+                    OmegaConf.to_container(value)
+                    if isinstance(value, (DictConfig, ListConfig))
+                    else value
+                )
+                raise UserError(
+                    f"{full}={shown!r} is not accepted; expected {describe(hints[key])}"
+                )
 
 
 def target_nodes(cfg: Any, path: str = "") -> Iterator[tuple[str, DictConfig]]:
@@ -115,7 +123,11 @@ def signature_hints(target: str, path: str) -> tuple[dict[str, Any], bool]:
     """Parameter name -> annotation, following ``**kwargs`` up the class hierarchy."""
     obj = import_target(target, path)
     hints: dict[str, Any] = {}
-    functions = [c.__init__ for c in obj.__mro__ if "__init__" in vars(c)] if inspect.isclass(obj) else [obj]
+    functions = (
+        [c.__init__ for c in obj.__mro__ if "__init__" in vars(c)]
+        if inspect.isclass(obj)
+        else [obj]
+    )
     for fn in functions:
         try:
             params = inspect.signature(fn).parameters
@@ -138,7 +150,9 @@ def import_target(target: str, path: str) -> Any:
     try:
         return getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError, ValueError):
-        raise UserError(f"{path}._target_={target!r} cannot be imported; check the spelling") from None
+        raise UserError(
+            f"{path}._target_={target!r} cannot be imported; check the spelling"
+        ) from None
 
 
 def accepts(hint: Any, value: Any) -> bool:
@@ -186,10 +200,20 @@ def describe(hint: Any) -> str:
         return " or ".join(describe(a) for a in args)
     if origin is Literal:
         return "one of " + ", ".join(str(a) for a in args)
-    names = {int: "an integer", float: "a number", bool: "true or false", str: "a string", type(None): "null"}
+    names = {
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        str: "a string",
+        type(None): "null",
+    }
     if hint in names:
         return names[hint]
     if origin in (list, tuple, Sequence) or hint in (list, tuple):
         plural = {int: "integers", float: "numbers", str: "strings", bool: "booleans"}
-        return f"a list of {plural.get(args[0], 'values')}" if args and origin is not tuple else "a list"
+        return (
+            f"a list of {plural.get(args[0], 'values')}"
+            if args and origin is not tuple
+            else "a list"
+        )
     return getattr(hint, "__name__", str(hint))

@@ -34,18 +34,35 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         raise UserError(f"checkpoint '{path}' does not exist; give a run's checkpoints/best.ckpt")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as err:
+    except (
+        pickle.UnpicklingError,
+        RuntimeError,
+        EOFError,
+        OSError,
+        zipfile.BadZipFile,
+        ValueError,
+    ) as err:
         reason = str(err).splitlines()[0][:120]
         raise UserError(f"'{path}' is not a deepimg checkpoint ({reason})") from None
-    if not isinstance(checkpoint, dict) or "deepimg" not in checkpoint or "state_dict" not in checkpoint:
-        raise UserError(f"'{path}' is not a deepimg checkpoint (it was not written by deepimg train)")
+    if (
+        not isinstance(checkpoint, dict)
+        or "deepimg" not in checkpoint
+        or "state_dict" not in checkpoint
+    ):
+        raise UserError(
+            f"'{path}' is not a deepimg checkpoint (it was not written by deepimg train)"
+        )
     return checkpoint
 
 
 def run_config(path: Path, checkpoint: dict[str, Any]) -> DictConfig:
     """The training config: the run's ``.hydra/config.yaml``, else the copy inside the checkpoint."""
     saved = path.resolve().parent.parent / ".hydra" / "config.yaml"
-    cfg = OmegaConf.load(saved) if saved.is_file() else OmegaConf.create(checkpoint["deepimg"]["config"])
+    cfg = (
+        OmegaConf.load(saved)
+        if saved.is_file()
+        else OmegaConf.create(checkpoint["deepimg"]["config"])
+    )
     OmegaConf.set_struct(cfg, True)
     return cfg
 
@@ -66,7 +83,9 @@ def apply_overrides(cfg: DictConfig, overrides: list[str]) -> DictConfig:
             OmegaConf.update(cfg, key, fresh[key], merge=False, force_add=True)
             continue
         if OmegaConf.select(cfg, key, default="__missing__") == "__missing__":
-            raise UserError(f"'{key}' is not a key of the trained model's config; see its .hydra/config.yaml")
+            raise UserError(
+                f"'{key}' is not a key of the trained model's config; see its .hydra/config.yaml"
+            )
         value = OverridesParser.create().parse_override(line).value()
         OmegaConf.update(cfg, key, value, merge=False)
     config.check_config(cfg)
@@ -80,7 +99,9 @@ def load_weights(module: pl.LightningModule, state_dict: dict[str, torch.Tensor]
     missing, unexpected = module.load_state_dict(rest, strict=False)
     missing = [k for k in missing if not k.startswith("physics.")]
     if missing or unexpected:
-        raise UserError(f"the checkpoint does not fit this network (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        raise UserError(
+            f"the checkpoint does not fit this network (missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
     own = module.physics.state_dict()
     usable = {k.removeprefix("physics."): v for k, v in physics.items()
               if k.removeprefix("physics.") in own and own[k.removeprefix("physics.")].shape == v.shape}  # fmt: skip
@@ -94,19 +115,28 @@ def evaluate(ckpt: Path, overrides: list[str], out_dir: Path | None = None) -> d
     """Test the checkpoint's model under ``overrides``; writes metrics.json into a new run dir."""
     checkpoint = load_checkpoint(ckpt)
     cfg = apply_overrides(run_config(ckpt, checkpoint), overrides)
+    if out_dir is not None and (out_dir / "metrics.json").exists():
+        raise UserError(f"'{out_dir}' already holds a metrics.json; choose another hydra.run.dir")
     quiet_lightning()
     pl.seed_everything(cfg.seed, verbose=False)
     datamodule = build_datamodule(cfg)
     module = build_module(cfg, datamodule)
     load_weights(module, checkpoint["state_dict"])
-    out_dir = out_dir or new_run_dir(multirun=False)
+    if out_dir is None:
+        out_dir = new_run_dir(multirun=False)
+    out_dir.mkdir(parents=True, exist_ok=True)
     trainer = instantiate(
         cfg.trainer, default_root_dir=str(out_dir), logger=False, enable_checkpointing=False,
         callbacks=[], _convert_="all",
     )  # fmt: skip
     metrics = trainer.test(module, datamodule=datamodule, verbose=False)[0]
     OmegaConf.save(cfg, out_dir / "config.yaml")
-    metrics = {**metrics, "status": "completed", "ckpt": str(ckpt), "overrides": " ".join(overrides)}
+    metrics = {
+        **metrics,
+        "status": "completed",
+        "ckpt": str(ckpt),
+        "overrides": " ".join(overrides),
+    }
     write_metrics(out_dir, metrics)
     print_metrics(metrics, title=f"{ckpt} {' '.join(overrides)}".strip())
     print(f"metrics: {out_dir / 'metrics.json'}")

@@ -61,7 +61,9 @@ class ImagingModule(pl.LightningModule):
         """Class logits for a batch of scenes (B, C, H, W) in [0, 1]."""
         return self.network(self.standardize(self.physics(scenes)))
 
-    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], metrics: MetricCollection) -> torch.Tensor:
+    def _step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], metrics: MetricCollection
+    ) -> torch.Tensor:
         scenes, labels = batch
         logits = self(scenes)
         loss = F.cross_entropy(logits, labels)
@@ -101,4 +103,7 @@ class ImagingModule(pl.LightningModule):
             return optimizer
         total = int(self.trainer.estimated_stepping_batches)
         scheduler = self.scheduler_factory(optimizer=optimizer, total_steps=total)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }

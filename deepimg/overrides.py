@@ -27,7 +27,9 @@ def expand_range(value: str) -> str | None:
         return None
     start, stop, step = int(match[1]), int(match[2]), int(match[3] or 1)
     if step < 1 or stop < start:
-        raise UserError(f"range '{value}' is empty; write A..B or A..B:STEP with A <= B and STEP >= 1")
+        raise UserError(
+            f"range '{value}' is empty; write A..B or A..B:STEP with A <= B and STEP >= 1"
+        )
     return ",".join(str(v) for v in range(start, stop + 1, step))
 
 
@@ -63,7 +65,9 @@ def resolve_key(key: str, leaves: Iterable[str], groups: Iterable[str]) -> str:
         return key
     matches = [leaf for leaf in leaves if leaf.endswith("." + key)]
     if len(matches) > 1:
-        raise UserError(f"short key '{key}' is ambiguous: it names {', '.join(matches)}; write the full key")
+        raise UserError(
+            f"short key '{key}' is ambiguous: it names {', '.join(matches)}; write the full key"
+        )
     return matches[0] if matches else key
 
 
@@ -74,7 +78,9 @@ def expand_short_keys(
 ) -> list[str]:
     """Replace short keys by full paths, looked up in the config the group choices compose."""
     groups = set(groups)
-    plain = [(i, m) for i, m in enumerate(map(OVERRIDE.match, args)) if m and m["key"] not in groups]
+    plain = [
+        (i, m) for i, m in enumerate(map(OVERRIDE.match, args)) if m and m["key"] not in groups
+    ]
     if not plain:
         return list(args)
     choices = [a for a in args if (m := OVERRIDE.match(a)) and m["key"] in groups]

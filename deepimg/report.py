@@ -30,17 +30,30 @@ def load_runs(dirs: list[Path]) -> list[dict[str, Any]]:
     runs = []
     for root in dirs:
         if not root.is_dir():
-            raise UserError(f"'{root}' does not exist or is not a folder; give a sweep folder such as outputs/multirun/<date>/<time>")
+            raise UserError(
+                f"'{root}' does not exist or is not a folder; give a sweep folder such as outputs/multirun/<date>/<time>"
+            )
         found = find_runs(root)
         if not found:
-            raise UserError(f"no runs under '{root}' (no .hydra/overrides.yaml found); give a sweep folder")
+            raise UserError(
+                f"no runs under '{root}' (no .hydra/overrides.yaml found); give a sweep folder"
+            )
         for run in found:
             lines = yaml.safe_load((run / ".hydra" / "overrides.yaml").read_text()) or []
             pairs = (OVERRIDE.match(line.lstrip("+")) for line in lines)
-            overrides = {m["key"]: m["value"] for m in pairs if m and not m["key"].startswith("hydra")}
+            overrides = {
+                m["key"]: m["value"] for m in pairs if m and not m["key"].startswith("hydra")
+            }
             cfg_path = run / ".hydra" / "config.yaml"
             config = OmegaConf.load(cfg_path) if cfg_path.is_file() else OmegaConf.create()
-            runs.append({"path": run, "overrides": overrides, "config": config, "metrics": read_metrics(run)})
+            runs.append(
+                {
+                    "path": run,
+                    "overrides": overrides,
+                    "config": config,
+                    "metrics": read_metrics(run),
+                }
+            )
     return runs
 
 
@@ -118,14 +131,19 @@ def display_columns(summary: pd.DataFrame) -> list[str]:
 def to_markdown(summary: pd.DataFrame, failed: pd.DataFrame, metrics: list[str]) -> str:
     columns = display_columns(summary)
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(row, c, metrics) for c in columns) + " |" for _, row in summary.iterrows()]
+    lines += [
+        "| " + " | ".join(cell(row, c, metrics) for c in columns) + " |"
+        for _, row in summary.iterrows()
+    ]
     if len(failed):
         lines += ["", f"**Failed runs ({len(failed)})**, without metrics.json:", ""]
         lines += [f"- `{run}`" for run in failed["run"]]
     return "\n".join(lines) + "\n"
 
 
-def print_table(summary: pd.DataFrame, failed: pd.DataFrame, metrics: list[str], title: str) -> None:
+def print_table(
+    summary: pd.DataFrame, failed: pd.DataFrame, metrics: list[str], title: str
+) -> None:
     table = Table(title=title, header_style="bold")
     columns = display_columns(summary)
     for c in columns:
@@ -138,7 +156,9 @@ def print_table(summary: pd.DataFrame, failed: pd.DataFrame, metrics: list[str],
         console.print(f"[red]failed[/red] (no metrics.json): {run}")
 
 
-def plot_metrics(summary: pd.DataFrame, params: list[str], metrics: list[str], out: Path) -> list[Path]:
+def plot_metrics(
+    summary: pd.DataFrame, params: list[str], metrics: list[str], out: Path
+) -> list[Path]:
     """One PNG per metric and numeric swept parameter: mean with ± std error bars,
     one line per setting of the other swept parameters."""
     import matplotlib
@@ -156,7 +176,12 @@ def plot_metrics(summary: pd.DataFrame, params: list[str], metrics: list[str], o
             for label, part in lines:
                 part = part.sort_values(x)
                 std = part.get(f"{m}_std")
-                name = ", ".join(f"{k}={v}" for k, v in zip(others, label if isinstance(label, tuple) else (label,), strict=False))
+                name = ", ".join(
+                    f"{k}={v}"
+                    for k, v in zip(
+                        others, label if isinstance(label, tuple) else (label,), strict=False
+                    )
+                )
                 ax.errorbar(part[x], part[m], yerr=std, marker="o", capsize=3, label=name or None)
             ax.set_xlabel(x)
             ax.set_ylabel(m)
@@ -164,7 +189,10 @@ def plot_metrics(summary: pd.DataFrame, params: list[str], metrics: list[str], o
             if others:
                 ax.legend(fontsize=7)
             fig.tight_layout()
-            path = out / f"{re.sub(r'[^A-Za-z0-9]+', '_', m)}_vs_{re.sub(r'[^A-Za-z0-9]+', '_', x)}.png"
+            path = (
+                out
+                / f"{re.sub(r'[^A-Za-z0-9]+', '_', m)}_vs_{re.sub(r'[^A-Za-z0-9]+', '_', x)}.png"
+            )
             fig.savefig(path, dpi=150)
             plt.close(fig)
             paths.append(path)
@@ -179,7 +207,9 @@ def report(dirs: list[Path], metrics: list[str], out: Path | None = None) -> pd.
     table = runs_table(runs, keys, metrics)
     failed = table[table["status"] != "completed"]
     if len(failed) == len(table):
-        raise UserError(f"none of the {len(table)} runs under {', '.join(map(str, dirs))} has finished (no metrics.json)")
+        raise UserError(
+            f"none of the {len(table)} runs under {', '.join(map(str, dirs))} has finished (no metrics.json)"
+        )
     summary = summarize(table, params, metrics)
     out = out or dirs[0] / "report"
     out.mkdir(parents=True, exist_ok=True)
@@ -187,6 +217,11 @@ def report(dirs: list[Path], metrics: list[str], out: Path | None = None) -> pd.
     table.to_csv(out / "runs.csv", index=False)
     (out / "summary.md").write_text(to_markdown(summary, failed, metrics))
     plots = plot_metrics(summary, params, metrics, out)
-    print_table(summary, failed, metrics, title=f"{len(table)} runs, swept: {', '.join(params) or 'nothing'}")
+    print_table(
+        summary,
+        failed,
+        metrics,
+        title=f"{len(table)} runs, swept: {', '.join(params) or 'nothing'}",
+    )
     print(f"report: {out} (summary.csv, summary.md, {len(plots)} plots)")
     return summary

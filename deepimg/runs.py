@@ -52,7 +52,11 @@ def find_runs(root: str | Path) -> list[Path]:
     """Run directories under ``root`` (itself included): those with ``.hydra/overrides.yaml``."""
     root = Path(root)
     return sorted(
-        (p.parent.parent for p in root.glob("**/.hydra/overrides.yaml") if "report" not in p.parts[len(root.parts):]),
+        (
+            p.parent.parent
+            for p in root.glob("**/.hydra/overrides.yaml")
+            if "report" not in p.parts[len(root.parts) :]
+        ),
         key=_natural_key,
     )
 

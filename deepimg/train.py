@@ -99,7 +99,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     test_metrics = trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False)[0]
 
     scenes, labels = example_scenes(datamodule)
-    save_physics_figures(module.physics, scenes, physics_titles(labels, datamodule.class_names), run_dir / "physics")
+    save_physics_figures(
+        module.physics, scenes, physics_titles(labels, datamodule.class_names), run_dir / "physics"
+    )
     metrics = {
         **{k: v for k, v in fit_metrics.items() if not k.endswith("_step")},
         **test_metrics,

@@ -21,7 +21,9 @@ def as_image(t: torch.Tensor) -> np.ndarray:
     return a.transpose(1, 2, 0).clip(0, 1) if a.shape[0] == 3 else a[0]
 
 
-def save_examples(scenes: torch.Tensor, sensed: torch.Tensor, titles: list[str], path: Path) -> Path:
+def save_examples(
+    scenes: torch.Tensor, sensed: torch.Tensor, titles: list[str], path: Path
+) -> Path:
     """Two rows: the scenes, and what the sensor delivered for each."""
     n = len(scenes)
     fig, axes = plt.subplots(2, n, figsize=(1.6 * n, 3.6), squeeze=False)
@@ -59,7 +61,9 @@ def save_map(name: str, value: torch.Tensor, folder: Path) -> list[Path]:
 
 
 @torch.no_grad()
-def save_physics_figures(physics: torch.nn.Module, scenes: torch.Tensor, titles: list[str], folder: Path) -> list[Path]:
+def save_physics_figures(
+    physics: torch.nn.Module, scenes: torch.Tensor, titles: list[str], folder: Path
+) -> list[Path]:
     """``examples.png`` and every map the layer reports, into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     was_training = physics.training
@@ -71,4 +75,3 @@ def save_physics_figures(physics: torch.nn.Module, scenes: torch.Tensor, titles:
     for name, value in physics.maps().items():
         paths += save_map(name, value, folder)
     return paths
-

@@ -7,7 +7,16 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-HEADLINE = ("test/acc", "test/f1", "test/auroc", "test/loss", "val/acc_best", "epochs", "train_time_s", "n_params")
+HEADLINE = (
+    "test/acc",
+    "test/f1",
+    "test/auroc",
+    "test/loss",
+    "val/acc_best",
+    "epochs",
+    "train_time_s",
+    "n_params",
+)
 
 
 def print_metrics(metrics: dict[str, Any], title: str) -> None:

@@ -1,0 +1,104 @@
+"""Benchmark: deepimg's training loop against a hand-written PyTorch loop, in one process.
+
+Both train the default model (physical layer, standardisation, CNN) with the same batch
+size, optimizer and in-memory Fashion-MNIST batches for the same number of batches.
+deepimg's loop is Lightning with deepimg's module (metrics, logging, schedule); the
+hand-written one is the bare forward/backward/step. They alternate, ``--repeats`` times
+each, and the best throughput of each is compared. The last line printed is JSON.
+
+    python scripts/bench_train.py [--batches 120] [--repeats 4] [OVERRIDE ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from hydra.utils import instantiate
+
+from deepimg.build import build_datamodule, build_module
+from deepimg.config import compose
+from deepimg.train import fit_standardization, quiet_lightning
+
+
+class Stopwatch(pl.Callback):
+    """Times the training loop itself, from its first batch to its end."""
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if batch_idx == 0:
+            self.start = time.perf_counter()
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        self.seconds = time.perf_counter() - self.start
+
+
+def deepimg_loop(cfg, datamodule, batches: int) -> float:
+    """Images per second of ``trainer.fit`` over ``batches`` training batches."""
+    pl.seed_everything(0, verbose=False)
+    module = build_module(cfg, datamodule)
+    fit_standardization(module, datamodule)
+    watch = Stopwatch()
+    trainer = pl.Trainer(
+        max_epochs=1, limit_train_batches=batches, limit_val_batches=0, logger=False,
+        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+        callbacks=[watch], accelerator="cpu",
+    )  # fmt: skip
+    trainer.fit(module, datamodule=datamodule)
+    return batches * datamodule.batch_size / watch.seconds
+
+
+def raw_loop(cfg, datamodule, batches: int) -> float:
+    """Images per second of a bare loop over the same tensors, model and optimizer."""
+    pl.seed_everything(0, verbose=False)
+    module = build_module(cfg, datamodule)  # the same physics -> standardise -> network
+    fit_standardization(module, datamodule)
+    model = module.train()
+    optimizer = instantiate(cfg.optimizer)(params=model.parameters())
+    images, labels, bs = datamodule.train.images, datamodule.train.labels, datamodule.batch_size
+    order = torch.randperm(len(labels))
+    start = time.perf_counter()
+    for i in range(batches):
+        index = order[i * bs : (i + 1) * bs]
+        x = images[index].float().div_(255)
+        loss = F.cross_entropy(model(x), labels[index])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return batches * bs / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batches", type=int, default=120)
+    parser.add_argument("--repeats", type=int, default=4)
+    parser.add_argument(
+        "overrides", nargs="*", help="config overrides, e.g. dataset.batch_size=256"
+    )
+    args = parser.parse_args()
+    quiet_lightning()
+    logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
+    cfg = compose(args.overrides)
+    datamodule = build_datamodule(cfg)
+    datamodule.setup()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {datamodule.batch_size}, "
+          f"{args.batches} batches per measurement")  # fmt: skip
+    raw_loop(cfg, datamodule, 10)  # warm-up: first-touch allocations
+    results: dict[str, list[float]] = {"deepimg": [], "raw": []}
+    for r in range(args.repeats):
+        for name, loop in (("deepimg", deepimg_loop), ("raw", raw_loop)):
+            results[name].append(loop(cfg, datamodule, args.batches))
+            print(f"  repeat {r + 1}: {name:8s} {results[name][-1]:8.0f} images/s", flush=True)
+    best = {name: max(values) for name, values in results.items()}
+    print(json.dumps({
+        "deepimg_images_per_s": round(best["deepimg"]), "raw_images_per_s": round(best["raw"]),
+        "ratio": round(best["deepimg"] / best["raw"], 3),
+    }))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

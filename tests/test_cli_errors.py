@@ -1,0 +1,104 @@
+"""Every bad input: one line on stderr naming the value, exit status 2, no traceback, nothing lost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+
+def assert_one_line_error(result, *fragments: str) -> None:
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert lines[0].startswith("deepimg")
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A working folder that already holds a result, which no failure may touch."""
+    earlier = tmp_path / "outputs" / "2026-01-01" / "00-00-00"
+    earlier.mkdir(parents=True)
+    (earlier / "metrics.json").write_text('{"test/acc": 0.9}')
+    return tmp_path
+
+
+def outputs_unchanged(workdir: Path) -> bool:
+    files = [
+        p.relative_to(workdir / "outputs").as_posix() for p in (workdir / "outputs").rglob("*")
+    ]
+    earlier = workdir / "outputs" / "2026-01-01" / "00-00-00" / "metrics.json"
+    return sorted(files) == [
+        "2026-01-01",
+        "2026-01-01/00-00-00",
+        "2026-01-01/00-00-00/metrics.json",
+    ] and (earlier.read_text() == '{"test/acc": 0.9}')
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["physical_layer=blurr"], ["blurr", "accepted: none, quantize"]),
+        (["bits=17"], ["physical_layer.bits=17", "1..16"]),
+        (["bits=abc"], ["'abc'", "an integer in 1..16"]),
+        (["bits=1.5"], ["1.5", "an integer in 1..16"]),
+        (["bits=0..3", "-m"], ["physical_layer.bits=0", "1..16"]),
+        (["dataset.root=/no/such/folder"], ["/no/such/folder", "existing folder"]),
+        (["bitz=3"], ["bitz"]),
+    ],
+)
+def test_bad_train_input(workdir: Path, args: list[str], fragments: list[str]) -> None:
+    assert_one_line_error(run_cli("train", *args, cwd=workdir), *fragments)
+    assert outputs_unchanged(workdir)
+
+
+def test_unknown_command(workdir: Path) -> None:
+    assert_one_line_error(run_cli("trian", cwd=workdir), "trian", "train, eval, report")
+
+
+def test_missing_checkpoint(workdir: Path) -> None:
+    assert_one_line_error(
+        run_cli("eval", "ckpt=runs/none.ckpt", cwd=workdir), "runs/none.ckpt", "does not exist"
+    )
+    assert outputs_unchanged(workdir)
+
+
+def test_checkpoint_that_is_not_deepimgs(workdir: Path) -> None:
+    import torch
+
+    (workdir / "other.ckpt").write_bytes(b"not a checkpoint at all")
+    assert_one_line_error(
+        run_cli("eval", "ckpt=other.ckpt", cwd=workdir), "other.ckpt", "not a deepimg checkpoint"
+    )
+    torch.save({"state_dict": {}}, workdir / "foreign.ckpt")
+    assert_one_line_error(
+        run_cli("eval", "ckpt=foreign.ckpt", cwd=workdir),
+        "foreign.ckpt",
+        "not a deepimg checkpoint",
+    )
+    assert outputs_unchanged(workdir)
+
+
+def test_report_dir_that_does_not_exist(workdir: Path) -> None:
+    assert_one_line_error(
+        run_cli("report", "outputs/multirun/nope", cwd=workdir),
+        "outputs/multirun/nope",
+        "does not exist",
+    )
+
+
+def test_report_dir_without_runs(workdir: Path) -> None:
+    assert_one_line_error(run_cli("report", "outputs", cwd=workdir), "no runs under 'outputs'")
+    assert outputs_unchanged(workdir)
+
+
+def test_missing_data_root_found_at_load_time(workdir: Path) -> None:
+    """A folder that exists but lacks the files passes the early check and fails at load."""
+    (workdir / "empty").mkdir()
+    result = run_cli("train", "dataset.root=empty", "trainer.max_epochs=1", cwd=workdir)
+    assert_one_line_error(result, "dataset.root 'empty' lacks train-images-idx3-ubyte.gz")

@@ -1,0 +1,95 @@
+"""Fashion-MNIST from IDX files: sources, splits, and batches sliced from memory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from deepimg.data.datamodule import InMemoryImages
+from deepimg.data.fashion_mnist import FashionMNIST
+from deepimg.data.idx import read_idx, write_idx
+from deepimg.data.splits import stratified_take
+from deepimg.errors import UserError
+
+
+def test_idx_round_trip(tmp_path: Path) -> None:
+    array = np.random.default_rng(0).integers(0, 256, size=(5, 3, 4), dtype=np.uint8)
+    write_idx(tmp_path / "x.gz", array)
+    assert torch.equal(read_idx(tmp_path / "x.gz"), torch.from_numpy(array))
+
+
+def test_not_an_idx_file(tmp_path: Path) -> None:
+    (tmp_path / "x").write_bytes(b"hello world")
+    with pytest.raises(ValueError, match="not an IDX file"):
+        read_idx(tmp_path / "x")
+
+
+def test_stratified_split_keeps_class_shares_and_is_seeded() -> None:
+    labels = torch.tensor([0] * 600 + [1] * 300 + [2] * 100)
+    taken, rest = stratified_take(labels, 0.1, seed=0)
+    assert labels[taken].bincount().tolist() == [60, 30, 10]
+    assert len(set(taken.tolist()) | set(rest.tolist())) == 1000 and not set(taken.tolist()) & set(
+        rest.tolist()
+    )
+    assert torch.equal(stratified_take(labels, 0.1, seed=0)[0], taken)
+    assert not torch.equal(stratified_take(labels, 0.1, seed=1)[0], taken)
+
+
+def test_count_subsample_is_stratified() -> None:
+    labels = torch.arange(1000) % 4
+    taken, _ = stratified_take(labels, 200, seed=3)
+    assert labels[taken].bincount().tolist() == [50, 50, 50, 50]
+
+
+def test_datamodule_splits_shapes_and_classes(fmnist_root: Path) -> None:
+    dm = FashionMNIST(root=str(fmnist_root), val_fraction=0.1, train_size=1000, batch_size=100)
+    dm.setup()
+    assert (
+        dm.in_shape == (1, 28, 28) and dm.num_classes == 10 and dm.class_names[0] == "T-shirt/top"
+    )
+    assert len(dm.val) == 300 and len(dm.test) == 1000
+    assert abs(len(dm.train) - 1000) <= 10  # rounding per class
+    assert set(dm.train.labels.bincount().tolist()) <= set(range(80, 121))  # every class present
+    x, y = next(iter(dm.train_dataloader()))
+    assert x.shape == (100, 1, 28, 28) and x.dtype == torch.float32 and y.dtype == torch.int64
+    assert x.min() >= 0 and x.max() <= 1
+
+
+def test_test_batches_cover_the_test_split_in_order(fmnist_root: Path) -> None:
+    dm = FashionMNIST(root=str(fmnist_root), batch_size=300)
+    dm.setup()
+    labels = torch.cat([y for _, y in dm.test_dataloader()])
+    assert torch.equal(labels, dm.test.labels)
+
+
+def test_a_batch_is_one_slice_without_augmentation() -> None:
+    images = torch.arange(4 * 2 * 2, dtype=torch.uint8).reshape(4, 1, 2, 2)
+    data = InMemoryImages(images, torch.arange(4), max_value=15)
+    x, y = data[[3, 1]]
+    assert torch.equal(y, torch.tensor([3, 1])) and torch.allclose(x[0], images[3].float() / 15)
+
+
+def test_augmentation_changes_training_scenes_only(fmnist_root: Path) -> None:
+    from deepimg.data.augment import Augmentation
+
+    dm = FashionMNIST(
+        root=str(fmnist_root),
+        batch_size=64,
+        augmentation=Augmentation(hflip=1.0, affine=0, brightness_contrast=0, noise=0),
+    )
+    dm.setup()
+    x, _ = dm.train[list(range(8))]
+    raw = dm.train.images[:8].float() / 255
+    assert torch.allclose(x, raw.flip(-1))  # a certain flip
+    xv, _ = dm.val[list(range(8))]
+    assert torch.allclose(xv, dm.val.images[:8].float() / 255)
+
+
+def test_missing_root_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="does not exist"):
+        FashionMNIST(root=str(tmp_path / "nope")).setup()
+    with pytest.raises(UserError, match="lacks train-images"):
+        FashionMNIST(root=str(tmp_path)).setup()

@@ -1,0 +1,1 @@
+"""Base datasets: where the scenes come from, split and batched in memory."""

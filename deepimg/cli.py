@@ -74,12 +74,15 @@ def fail(command: str, message: object) -> None:
 
 def train_job(cfg: DictConfig) -> float | None:
     """What Hydra runs, once per job of a sweep."""
+    from deepimg.analysis.tables import print_metrics
     from deepimg.train import train
 
     try:
-        return train(cfg).get("test/acc")
+        metrics = train(cfg)
     except UserError as err:
         fail("train", err)
+    print_metrics(metrics, title=str(cfg.paths.output_dir))
+    return metrics.get("test/acc")
 
 
 def hydra_parser() -> argparse.ArgumentParser:

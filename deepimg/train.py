@@ -69,10 +69,6 @@ def build_trainer(cfg: DictConfig, run_dir: Path, extra_callbacks: list[Callback
     )  # fmt: skip
 
 
-def physics_titles(labels: torch.Tensor, class_names: list[str]) -> list[str]:
-    return [class_names[int(y)] for y in labels]
-
-
 def example_scenes(datamodule: ImageDataModule, n: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
     """One test scene of each of the first ``n`` classes, for pictures."""
     scenes, labels = datamodule.scenes("test", 2000)
@@ -99,9 +95,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     test_metrics = trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False)[0]
 
     scenes, labels = example_scenes(datamodule)
-    save_physics_figures(
-        module.physics, scenes, physics_titles(labels, datamodule.class_names), run_dir / "physics"
-    )
+    titles = [datamodule.class_names[int(y)] for y in labels]
+    save_physics_figures(module.physics, scenes, titles, run_dir / "physics")
     metrics = {
         **{k: v for k, v in fit_metrics.items() if not k.endswith("_step")},
         **test_metrics,

@@ -22,9 +22,9 @@ def as_image(t: torch.Tensor) -> np.ndarray:
 
 
 def save_examples(
-    scenes: torch.Tensor, sensed: torch.Tensor, titles: list[str], path: Path
+    scenes: torch.Tensor, sensed: torch.Tensor, titles: list[str], path: Path, layer: str = ""
 ) -> Path:
-    """Two rows: the scenes, and what the sensor delivered for each."""
+    """Two rows: the scenes, and what the sensor delivered for each; ``layer`` names the sensor."""
     n = len(scenes)
     fig, axes = plt.subplots(2, n, figsize=(1.6 * n, 3.6), squeeze=False)
     for i in range(n):
@@ -36,6 +36,8 @@ def save_examples(
             if i == 0:
                 ax.set_ylabel(label)
         axes[0, i].set_title(titles[i], fontsize=8)
+    if layer:
+        fig.suptitle(layer, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -71,7 +73,8 @@ def save_physics_figures(
     device = next(itertools.chain(physics.parameters(), physics.buffers()), scenes).device
     sensed = physics(scenes.to(device)).cpu()
     physics.train(was_training)
-    paths = [save_examples(scenes, sensed, titles, folder / "examples.png")]
+    layer = f"{type(physics).__name__}({physics.extra_repr()})"
+    paths = [save_examples(scenes, sensed, titles, folder / "examples.png", layer)]
     for name, value in physics.maps().items():
         paths += save_map(name, value, folder)
     return paths

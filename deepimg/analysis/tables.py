@@ -21,11 +21,13 @@ HEADLINE = (
 
 def print_metrics(metrics: dict[str, Any], title: str) -> None:
     """The headline metrics of one run as a two-column table."""
-    table = Table(title=title, show_header=True, header_style="bold")
+    table = Table(show_header=True, header_style="bold")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key in HEADLINE:
         if key in metrics and metrics[key] is not None:
             value = metrics[key]
             table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
-    Console(stderr=False).print(table)
+    console = Console()
+    console.print(f"[bold]{title}[/bold]")
+    console.print(table)

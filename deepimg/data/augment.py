@@ -48,7 +48,9 @@ class Augmentation:
                     rotate=(-rotate_deg, rotate_deg),
                     p=affine,
                 ),
-                A.RandomBrightnessContrast(brightness_limit=brightness, contrast_limit=contrast, p=brightness_contrast),
+                A.RandomBrightnessContrast(
+                    brightness_limit=brightness, contrast_limit=contrast, p=brightness_contrast
+                ),
                 A.GaussNoise(std_range=(0.0, noise_std), p=noise),
             ]
         )

@@ -51,7 +51,9 @@ class InMemoryImages(Dataset):
         images = self.images[index]
         if self.augment is not None:
             hwc = images.permute(0, 2, 3, 1).numpy()
-            images = torch.from_numpy(np.stack([self.augment(im) for im in hwc])).permute(0, 3, 1, 2)
+            images = torch.from_numpy(np.stack([self.augment(im) for im in hwc])).permute(
+                0, 3, 1, 2
+            )
         return images.float().div_(self.max_value), self.labels[index]
 
 
@@ -90,7 +92,9 @@ class ImageDataModule(pl.LightningDataModule):
             keep, _ = stratified_take(raw.train_labels[train_idx], self.train_size, self.split_seed)
             train_idx = train_idx[keep]
         images, labels = raw.train_images, raw.train_labels
-        self.train = InMemoryImages(images[train_idx], labels[train_idx], raw.max_value, self.augmentation)
+        self.train = InMemoryImages(
+            images[train_idx], labels[train_idx], raw.max_value, self.augmentation
+        )
         self.val = InMemoryImages(images[val_idx], labels[val_idx], raw.max_value)
         self.test = InMemoryImages(raw.test_images, raw.test_labels, raw.max_value)
 
@@ -132,6 +136,7 @@ class ImageDataModule(pl.LightningDataModule):
 
     def scenes(self, split: str, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The first ``n`` scenes of a split, without augmentation (for statistics and pictures)."""
-        dataset = getattr(self._loaded() and self, split)
+        self.setup()
+        dataset: InMemoryImages = getattr(self, split)
         index = list(range(min(n, len(dataset))))
         return dataset.images[index].float().div_(dataset.max_value), dataset.labels[index]

@@ -38,7 +38,9 @@ def download(url: str, target: Path, sha256: str) -> None:
     try:
         urllib.request.urlretrieve(url, partial)
     except OSError as err:
-        raise UserError(f"could not download {url} ({err}); set dataset.root to a folder holding the files") from None
+        raise UserError(
+            f"could not download {url} ({err}); set dataset.root to a folder holding the files"
+        ) from None
     if content_sha256(partial) != sha256:
         partial.unlink()
         raise UserError(f"checksum mismatch for {url}; the download was discarded")
@@ -60,7 +62,9 @@ def resolve_files(
     if root is not None:
         folder = Path(root).expanduser()
         if not folder.is_dir():
-            raise UserError(f"dataset.root '{root}' does not exist; give a folder holding {', '.join(files)}")
+            raise UserError(
+                f"dataset.root '{root}' does not exist; give a folder holding {', '.join(files)}"
+            )
         if not has_files(folder, files):
             missing = [f for f in files if not (folder / f).is_file()]
             raise UserError(f"dataset.root '{root}' lacks {', '.join(missing)}")

@@ -32,8 +32,12 @@ class FashionMNIST(ImageDataModule):
 
     def load(self) -> RawData:
         folder = resolve_files("fashion-mnist", FILES, self.root, SYSTEM_DIRS, URL)
-        images = {split: read_idx(folder / f"{split}-images-idx3-ubyte.gz") for split in ("train", "t10k")}
-        labels = {split: read_idx(folder / f"{split}-labels-idx1-ubyte.gz") for split in ("train", "t10k")}
+        images = {
+            split: read_idx(folder / f"{split}-images-idx3-ubyte.gz") for split in ("train", "t10k")
+        }
+        labels = {
+            split: read_idx(folder / f"{split}-labels-idx1-ubyte.gz") for split in ("train", "t10k")
+        }
         return RawData(
             train_images=images["train"].unsqueeze(1),
             train_labels=labels["train"].long(),

@@ -5,7 +5,9 @@ from __future__ import annotations
 import torch
 
 
-def stratified_take(labels: torch.Tensor, amount: float | int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def stratified_take(
+    labels: torch.Tensor, amount: float | int, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Split indices of ``labels`` into (taken, rest), stratified by class.
 
     ``amount`` is a fraction of each class when a float in (0, 1), else a total count,

@@ -27,7 +27,8 @@ def print_metrics(metrics: dict[str, Any], title: str) -> None:
     for key in HEADLINE:
         if key in metrics and metrics[key] is not None:
             value = metrics[key]
-            table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+            digits = 1 if key.endswith("_s") else 4  # seconds need no more
+            table.add_row(key, f"{value:.{digits}f}" if isinstance(value, float) else str(value))
     console = Console()
     console.print(f"[bold]{title}[/bold]")
     console.print(table)

@@ -23,7 +23,9 @@ def has_files(folder: Path, files: Iterable[str]) -> bool:
 
 def content_sha256(path: Path) -> str:
     """SHA-256 of a file's content, decompressed if gzipped (robust to re-compression)."""
-    opener = gzip.open if path.suffix == ".gz" else open
+    with open(path, "rb") as f:
+        gzipped = f.read(2) == b"\x1f\x8b"  # by content: a download is named *.part
+    opener = gzip.open if gzipped else open
     digest = hashlib.sha256()
     with opener(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):

@@ -8,7 +8,7 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics import MaxMetric, MetricCollection
+from torchmetrics import MaxMetric, MeanMetric, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassAUROC, MulticlassF1Score
 
 from deepimg.models.standardize import Standardize
@@ -52,50 +52,57 @@ class ImagingModule(pl.LightningModule):
         self.network = network
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.regularization = regularization or Regularization()
+        # Metrics and mean loss per stage, accumulated per batch and logged once per epoch:
+        # Lightning's self.log costs milliseconds a call, too much to pay on every batch.
         self.train_metrics = classification_metrics(num_classes, "train/")
         self.val_metrics = classification_metrics(num_classes, "val/")
         self.test_metrics = classification_metrics(num_classes, "test/")
+        self.train_loss, self.val_loss, self.test_loss = MeanMetric(), MeanMetric(), MeanMetric()
         self.val_acc_best = MaxMetric()
 
     def forward(self, scenes: torch.Tensor) -> torch.Tensor:
         """Class logits for a batch of scenes (B, C, H, W) in [0, 1]."""
         return self.network(self.standardize(self.physics(scenes)))
 
-    def _step(
-        self, batch: tuple[torch.Tensor, torch.Tensor], metrics: MetricCollection
-    ) -> torch.Tensor:
+    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
         scenes, labels = batch
         logits = self(scenes)
         loss = F.cross_entropy(logits, labels)
-        metrics.update(logits.detach(), labels)
+        getattr(self, f"{stage}_metrics").update(logits.detach(), labels)
+        getattr(self, f"{stage}_loss").update(loss.detach(), weight=len(labels))
         return loss
 
+    def _log_epoch(self, stage: str, prog_bar: bool = False) -> dict[str, torch.Tensor]:
+        metrics, loss = getattr(self, f"{stage}_metrics"), getattr(self, f"{stage}_loss")
+        values = {**metrics.compute(), f"{stage}/loss": loss.compute()}
+        metrics.reset()
+        loss.reset()
+        self.log_dict(values, prog_bar=prog_bar)
+        return values
+
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        loss = self._step(batch, self.train_metrics)
-        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True)
+        loss = self._step(batch, "train")
+        if batch_idx % self.trainer.log_every_n_steps == 0:  # a live loss for the progress bar
+            self.log("train/loss_step", loss, prog_bar=True, on_step=True, on_epoch=False)
         return loss + self.regularization.penalty(self.network)
 
     def validation_step(self, batch, batch_idx: int) -> None:
-        self.log("val/loss", self._step(batch, self.val_metrics), on_epoch=True, prog_bar=True)
+        self._step(batch, "val")
 
     def test_step(self, batch, batch_idx: int) -> None:
-        self.log("test/loss", self._step(batch, self.test_metrics), on_epoch=True)
+        self._step(batch, "test")
 
     def on_train_epoch_end(self) -> None:
-        self.log_dict(self.train_metrics.compute())
-        self.train_metrics.reset()
+        self._log_epoch("train")
 
     def on_validation_epoch_end(self) -> None:
-        values = self.val_metrics.compute()
-        self.val_metrics.reset()
-        self.log_dict(values, prog_bar=True)
+        values = self._log_epoch("val", prog_bar=True)
         if not self.trainer.sanity_checking:
             self.val_acc_best.update(values["val/acc"])
             self.log("val/acc_best", self.val_acc_best.compute())
 
     def on_test_epoch_end(self) -> None:
-        self.log_dict(self.test_metrics.compute())
-        self.test_metrics.reset()
+        self._log_epoch("test")
 
     def configure_optimizers(self):
         optimizer = self.optimizer_factory(params=[p for p in self.parameters() if p.requires_grad])

@@ -86,8 +86,10 @@ def check_config(cfg: DictConfig) -> None:
         for key in node:
             if str(key).startswith("_"):
                 continue
-            value = node[key]
             full = f"{path}.{key}" if path else str(key)
+            if OmegaConf.is_missing(node, key):
+                raise UserError(f"{full} is required: add {full}=... to the command line")
+            value = node[key]
             if key not in hints and not open_kwargs:
                 accepted = ", ".join(k for k in hints if k not in ("self", "in_shape"))
                 raise UserError(

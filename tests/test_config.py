@@ -27,7 +27,8 @@ def test_every_group_of_the_design_exists() -> None:
 
 @pytest.mark.parametrize(("group", "option"), OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
 def test_option_composes_and_passes_the_check(group: str, option: str) -> None:
-    cfg = config.compose([f"{group}={option}"])
+    required = {"folder": ["dataset.root=/tmp"]}.get(option, [])  # options with a ??? value
+    cfg = config.compose([f"{group}={option}", *required])
     config.check_config(cfg)
     assert cfg.seed == 0
 
@@ -99,6 +100,11 @@ def test_unknown_group_option_lists_the_options() -> None:
         UserError, match="unknown physical_layer option 'blurr'; accepted: none, quantize"
     ):
         config.compose(["physical_layer=blurr"])
+
+
+def test_a_required_value_left_unset_is_named() -> None:
+    with pytest.raises(UserError, match=r"dataset.root is required: add dataset.root=\.\.\."):
+        config.check_config(config.compose(["dataset=folder"]))
 
 
 def test_unknown_key_of_a_target_is_refused() -> None:

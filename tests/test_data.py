@@ -99,16 +99,16 @@ def test_download_is_checksum_verified_into_the_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A file:// 'server' stands in for the official one: nothing leaves the machine."""
-    from deepimg.data.download import content_sha256, resolve_files
+    from deepimg.data.download import file_digest, resolve_files
 
     server = tmp_path / "server"
     server.mkdir()
     write_idx(server / "a.gz", np.arange(12, dtype=np.uint8).reshape(3, 4))
-    good = content_sha256(server / "a.gz")
+    good = "sha256:" + file_digest(server / "a.gz", "sha256", decompress=True)
     monkeypatch.setenv("DEEPIMG_DATA", str(tmp_path / "cache"))
     folder = resolve_files("toy", {"a.gz": good}, None, [], f"file://{server}")
     assert folder == tmp_path / "cache" / "toy" and (folder / "a.gz").is_file()
     assert resolve_files("toy", {"a.gz": good}, None, [], "file:///nowhere") == folder  # cached now
     with pytest.raises(UserError, match="checksum mismatch"):
-        resolve_files("bad", {"a.gz": "0" * 64}, None, [], f"file://{server}")
+        resolve_files("bad", {"a.gz": "md5:" + "0" * 32}, None, [], f"file://{server}")
     assert not list((tmp_path / "cache" / "bad").glob("*"))  # the bad download was discarded

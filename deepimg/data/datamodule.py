@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 import numpy as np
+import pandas as pd
 import pytorch_lightning as pl
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
@@ -18,14 +20,25 @@ from deepimg.data.splits import stratified_take
 
 @dataclass
 class RawData:
-    """A source's images ``(N, C, H, W)`` of an integer dtype, labels ``(N,)`` and class names."""
+    """A source's images ``(N, C, H, W)`` of an integer dtype, labels ``(N,)`` and class names.
+
+    Sources without an official test (or validation) split leave it ``None``; the data
+    module then holds out a stratified, seeded share of train.
+    """
 
     train_images: torch.Tensor
     train_labels: torch.Tensor
-    test_images: torch.Tensor
-    test_labels: torch.Tensor
     class_names: list[str]
-    max_value: int = 255  # full scale of the stored integers: 255 for 8-bit sources
+    test_images: torch.Tensor | None = None
+    test_labels: torch.Tensor | None = None
+    val_images: torch.Tensor | None = None
+    val_labels: torch.Tensor | None = None
+    max_value: int = 255  # full scale of the stored integers: 255 for 8-bit, 65535 for 16-bit
+
+    @property
+    def bit_depth(self) -> int:
+        """Native bits per pixel: the fewest bits that hold ``max_value``."""
+        return math.ceil(math.log2(self.max_value + 1))
 
 
 class InMemoryImages(Dataset):
@@ -60,22 +73,25 @@ class InMemoryImages(Dataset):
 class ImageDataModule(pl.LightningDataModule):
     """The shared part of every base dataset: splits, batches and augmentation.
 
-    A subclass only says how to ``load()`` its raw data. The official test split is the
-    test set; a stratified, seeded ``val_fraction`` of train is the validation set;
-    ``train_size`` (a count) subsamples what remains of train, stratified, for fast runs.
+    A subclass only says how to ``load()`` its raw data. An official test (or validation)
+    split is used as published; otherwise a stratified, seeded ``test_fraction``
+    (``val_fraction``) of train is held out. ``train_size`` (a count) subsamples what
+    remains of train, stratified, for fast runs.
     """
 
     def __init__(
         self,
         batch_size: Annotated[int, Range(1)] = 128,
         val_fraction: Annotated[float, Range(0.0, 0.9)] = 0.1,
+        test_fraction: Annotated[float, Range(0.0, 0.9)] = 0.2,
         train_size: Annotated[int, Range(10)] | None = None,
         split_seed: int = 0,
         num_workers: Annotated[int, Range(0)] = 0,
         augmentation: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
         super().__init__()
-        self.batch_size, self.val_fraction, self.train_size = batch_size, val_fraction, train_size
+        self.batch_size, self.train_size = batch_size, train_size
+        self.val_fraction, self.test_fraction = val_fraction, test_fraction
         self.split_seed, self.num_workers, self.augmentation = split_seed, num_workers, augmentation
         self.raw: RawData | None = None
 
@@ -87,16 +103,43 @@ class ImageDataModule(pl.LightningDataModule):
         if self.raw is not None:
             return
         raw = self.raw = self.load()
-        val_idx, train_idx = stratified_take(raw.train_labels, self.val_fraction, self.split_seed)
-        if self.train_size is not None and self.train_size < len(train_idx):
-            keep, _ = stratified_take(raw.train_labels[train_idx], self.train_size, self.split_seed)
-            train_idx = train_idx[keep]
         images, labels = raw.train_images, raw.train_labels
-        self.train = InMemoryImages(
-            images[train_idx], labels[train_idx], raw.max_value, self.augmentation
-        )
-        self.val = InMemoryImages(images[val_idx], labels[val_idx], raw.max_value)
-        self.test = InMemoryImages(raw.test_images, raw.test_labels, raw.max_value)
+        if raw.test_images is None:
+            (test_images, test_labels), (images, labels) = self._hold_out(
+                images, labels, self.test_fraction
+            )
+        else:
+            test_images, test_labels = raw.test_images, raw.test_labels
+        if raw.val_images is None:
+            (val_images, val_labels), (images, labels) = self._hold_out(
+                images, labels, self.val_fraction
+            )
+        else:
+            val_images, val_labels = raw.val_images, raw.val_labels
+        if self.train_size is not None and self.train_size < len(labels):
+            keep, _ = stratified_take(labels, self.train_size, self.split_seed)
+            images, labels = images[keep], labels[keep]
+        self.train = InMemoryImages(images, labels, raw.max_value, self.augmentation)
+        self.val = InMemoryImages(val_images, val_labels, raw.max_value)
+        self.test = InMemoryImages(test_images, test_labels, raw.max_value)
+
+    def _hold_out(self, images: torch.Tensor, labels: torch.Tensor, fraction: float):
+        """((held-out images, labels), (remaining images, labels)), stratified and seeded."""
+        taken, rest = stratified_take(labels, fraction, self.split_seed)
+        return (images[taken], labels[taken]), (images[rest], labels[rest])
+
+    @property
+    def bit_depth(self) -> int:
+        return self._loaded().bit_depth
+
+    def class_balance(self) -> pd.DataFrame:
+        """Images per class in each split, with the class names as index."""
+        self.setup()
+        counts = {
+            split: getattr(self, split).labels.bincount(minlength=self.num_classes).tolist()
+            for split in ("train", "val", "test")
+        }
+        return pd.DataFrame(counts, index=pd.Index(self.class_names, name="class"))
 
     @property
     def class_names(self) -> list[str]:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 import os
 import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
 
 from deepimg.errors import UserError
+
+log = logging.getLogger(__name__)
 
 
 def cache_dir() -> Path:
@@ -21,29 +24,37 @@ def has_files(folder: Path, files: Iterable[str]) -> bool:
     return all((folder / name).is_file() for name in files)
 
 
-def content_sha256(path: Path) -> str:
-    """SHA-256 of a file's content, decompressed if gzipped (robust to re-compression)."""
+def file_digest(path: Path, algorithm: str, decompress: bool = False) -> str:
+    """Hex digest of a file; of its decompressed content if ``decompress`` and it is gzipped."""
     with open(path, "rb") as f:
         gzipped = f.read(2) == b"\x1f\x8b"  # by content: a download is named *.part
-    opener = gzip.open if gzipped else open
-    digest = hashlib.sha256()
+    opener = gzip.open if decompress and gzipped else open
+    digest = hashlib.new(algorithm)
     with opener(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
 
 
-def download(url: str, target: Path, sha256: str) -> None:
-    """Download ``url`` to ``target``, keeping it only if its content's checksum matches."""
+def verify(path: Path, checksum: str) -> bool:
+    """``md5:HEX`` checks the file as published (the official lists give MD5s);
+    ``sha256:HEX`` checks its decompressed content (robust to re-compression)."""
+    algorithm, _, expected = checksum.partition(":")
+    return file_digest(path, algorithm, decompress=algorithm == "sha256") == expected
+
+
+def download(url: str, target: Path, checksum: str) -> None:
+    """Download ``url`` to ``target``, keeping it only if its checksum matches."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(target.suffix + ".part")
+    log.info("downloading %s", url)
     try:
         urllib.request.urlretrieve(url, partial)
     except OSError as err:
         raise UserError(
             f"could not download {url} ({err}); set dataset.root to a folder holding the files"
         ) from None
-    if content_sha256(partial) != sha256:
+    if not verify(partial, checksum):
         partial.unlink()
         raise UserError(f"checksum mismatch for {url}; the download was discarded")
     partial.replace(target)
@@ -51,12 +62,12 @@ def download(url: str, target: Path, sha256: str) -> None:
 
 def resolve_files(
     name: str,
-    files: dict[str, str],
+    files: dict[str, str],  # file name -> "md5:HEX" or "sha256:HEX"
     root: str | None,
     system_dirs: Iterable[str],
     base_url: str,
 ) -> Path:
-    """The folder holding all of ``files`` (file name -> content SHA-256).
+    """The folder holding all of ``files``.
 
     Tried in order: ``root`` when given (an error if it lacks the files, never a
     silent fallback), each system folder, the download cache, then a download.
@@ -75,7 +86,7 @@ def resolve_files(
         if has_files(candidate, files):
             return candidate
     folder = cache_dir() / name
-    for file, sha in files.items():
+    for file, checksum in files.items():
         if not (folder / file).is_file():
-            download(f"{base_url}/{file}", folder / file, sha)
+            download(f"{base_url}/{file}", folder / file, checksum)
     return folder

@@ -1,0 +1,179 @@
+"""Your own images in the ImageFolder layout: ``root/<CLASS>/*.png`` (or split folders above it).
+
+Kaggle's blood-cell images come as ``images/TRAIN/EOSINOPHIL/*.jpeg`` and
+``images/TEST/...``: point ``root`` at ``images`` and those splits are used. 16-bit TIFF
+and PNG keep their full precision, which matters for bit-depth studies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Annotated, Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from deepimg.constraints import ExistingDir, Range
+from deepimg.data.datamodule import ImageDataModule, RawData
+from deepimg.data.download import cache_dir
+from deepimg.errors import UserError
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
+SPLITS = {"train": "train", "training": "train", "val": "val", "valid": "val",
+          "validation": "val", "test": "test", "testing": "test"}  # fmt: skip
+CACHE_VERSION = 1
+LUMA = torch.tensor([0.299, 0.587, 0.114]).view(3, 1, 1)  # ITU-R BT.601 weights for RGB -> gray
+
+
+def split_folders(root: Path) -> dict[str, Path]:
+    """``{"train": ..., "val": ..., "test": ...}`` from split-named subfolders (any case), else
+    ``{"train": root}``: then the splits are held out, stratified and seeded."""
+    found = {
+        SPLITS[d.name.lower()]: d
+        for d in sorted(root.iterdir())
+        if d.is_dir() and d.name.lower() in SPLITS
+    }
+    return found if "train" in found else {"train": root}
+
+
+def class_files(folder: Path, classes: list[str] | None = None) -> dict[str, list[Path]]:
+    """Image files per class folder; every class must hold at least one image."""
+    names = classes or sorted(
+        d.name for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".")
+    )
+    if not names:
+        raise UserError(
+            f"'{folder}' holds no class folders; expected {folder}/<CLASS>/*.png (or .jpg, .tif, ...)"
+        )
+    files = {}
+    for name in names:
+        found = sorted(p for p in (folder / name).rglob("*") if p.suffix.lower() in SUFFIXES)
+        if not found:
+            raise UserError(
+                f"class folder '{folder / name}' holds no images ({', '.join(sorted(SUFFIXES))})"
+            )
+        files[name] = found
+    return files
+
+
+def decode(path: Path) -> tuple[torch.Tensor, int]:
+    """One image as float (C, H, W) in [0, 1], and its bit depth (8 or 16)."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        if image.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit gray (PNG opens as "I")
+            array, bits = np.asarray(image, dtype=np.float32)[None] / 65535.0, 16
+        else:
+            image = image.convert("RGB" if image.mode not in ("L", "1") else "L")
+            array, bits = np.asarray(image, dtype=np.float32) / 255.0, 8
+            array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
+    return torch.from_numpy(np.ascontiguousarray(array)), bits
+
+
+def to_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
+    if x.shape[0] == channels:
+        return x
+    return (x * LUMA).sum(0, keepdim=True) if channels == 1 else x.expand(3, -1, -1)
+
+
+class ImageFolder(ImageDataModule):
+    """Images from class folders, decoded once and cached as tensors.
+
+    Unreadable files are skipped with a warning that names them. All images are resized to
+    ``img_size`` x ``img_size`` (anti-aliased) when it is set, else they must share a size.
+    The store is uint16 when any image is 16-bit (8-bit ones scaled by 257), else uint8.
+    """
+
+    def __init__(
+        self,
+        root: Annotated[str, ExistingDir()],
+        img_size: Annotated[int, Range(4, 2048)] | None = None,
+        channels: Literal[1, 3] = 1,
+        cache: bool = True,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.root, self.img_size, self.channels, self.cache = (
+            Path(root).expanduser(),
+            img_size,
+            channels,
+            cache,
+        )
+
+    def load(self) -> RawData:
+        folders = split_folders(self.root)
+        files = {split: class_files(folder) for split, folder in folders.items()}
+        classes = list(files["train"])
+        for split, per_class in files.items():
+            if list(per_class) != classes:
+                raise UserError(
+                    f"the {split} folder's classes {list(per_class)} differ from train's {classes}"
+                )
+        cache = cache_dir() / "folder" / f"{self._cache_key(files)}.pt"
+        if self.cache and cache.is_file():
+            log.info("images of %s from the cache %s", self.root, cache)
+            return RawData(**torch.load(cache, weights_only=True))
+        raw = self._decode_all(files, classes)
+        if self.cache:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            torch.save(vars(raw), cache)
+        return raw
+
+    def _cache_key(self, files: dict[str, dict[str, list[Path]]]) -> str:
+        listing = [
+            (split, name, str(p.relative_to(self.root)), p.stat().st_size, p.stat().st_mtime_ns)
+            for split, per_class in files.items() for name, paths in per_class.items() for p in paths
+        ]  # fmt: skip
+        settings = [CACHE_VERSION, str(self.root.resolve()), self.img_size, self.channels, listing]
+        return hashlib.sha256(json.dumps(settings).encode()).hexdigest()[:20]
+
+    def _decode_all(self, files: dict[str, dict[str, list[Path]]], classes: list[str]) -> RawData:
+        decoded: dict[str, tuple[list[torch.Tensor], list[int]]] = {}
+        depth = 8
+        for split, per_class in files.items():
+            images, labels = [], []
+            for label, name in enumerate(classes):
+                for path in per_class[name]:
+                    try:
+                        image, bits = decode(path)
+                    except Exception as err:  # any decoder error: skip the file, say which
+                        log.warning("skipping unreadable image %s (%s)", path, err)
+                        continue
+                    images.append(self._resize(to_channels(image, self.channels)))
+                    labels.append(label)
+                    depth = max(depth, bits)
+            if not images:
+                raise UserError(f"no readable images under '{self.root}' for the {split} split")
+            decoded[split] = (images, labels)
+        shapes = {tuple(im.shape) for images, _ in decoded.values() for im in images}
+        if len(shapes) > 1:
+            raise UserError(
+                f"images differ in size {sorted(shapes)[:3]}...; set dataset.img_size to resize them"
+            )
+        max_value = 2**depth - 1
+        dtype = torch.uint16 if depth == 16 else torch.uint8
+        tensors = {
+            split: (torch.stack(images).mul_(max_value).round_().to(dtype), torch.tensor(labels))
+            for split, (images, labels) in decoded.items()
+        }
+        log.info("decoded %d images of %s", sum(len(t[1]) for t in tensors.values()), self.root)
+        return RawData(
+            train_images=tensors["train"][0], train_labels=tensors["train"][1], class_names=classes,
+            test_images=tensors.get("test", (None, None))[0], test_labels=tensors.get("test", (None, None))[1],
+            val_images=tensors.get("val", (None, None))[0], val_labels=tensors.get("val", (None, None))[1],
+            max_value=max_value,
+        )  # fmt: skip
+
+    def _resize(self, image: torch.Tensor) -> torch.Tensor:
+        if self.img_size is None or image.shape[-2:] == (self.img_size, self.img_size):
+            return image
+        size = (self.img_size, self.img_size)
+        return F.interpolate(
+            image[None], size=size, mode="bilinear", antialias=True, align_corners=False
+        )[0].clamp(0, 1)

@@ -1,0 +1,109 @@
+"""Image folders as Kaggle ships them: split folders, PNG, JPEG, 16-bit TIFF and a corrupt file."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from deepimg.data.folder import ImageFolder
+from deepimg.errors import UserError
+
+CLASSES = ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"]
+
+
+def kaggle_tree(root: Path, per_class: int = 6) -> Path:
+    """images/{TRAIN,TEST}/<CLASS>/: RGB PNG and JPEG, 16-bit TIFF, and one corrupt file."""
+    rng = np.random.default_rng(0)
+    for split in ("TRAIN", "TEST"):
+        for c, name in enumerate(CLASSES):
+            folder = root / "images" / split / name
+            folder.mkdir(parents=True)
+            for i in range(per_class):
+                rgb = (rng.random((12, 12, 3)) * 60 + 40 * c).astype(np.uint8)
+                Image.fromarray(rgb).save(folder / f"{i}.png" if i % 2 else folder / f"{i}.jpeg")
+            deep = (rng.random((12, 12)) * 1000 + 20000 + 4000 * c).astype(
+                np.uint16
+            )  # needs 16 bits
+            Image.fromarray(deep).save(folder / "deep.tif")
+    (root / "images" / "TRAIN" / CLASSES[0] / "broken.png").write_bytes(b"\x89PNG not really")
+    return root / "images"
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("DEEPIMG_DATA", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_kaggle_layout_uses_its_splits_and_classes(tmp_path: Path, cache: Path, caplog) -> None:
+    root = kaggle_tree(tmp_path)
+    with caplog.at_level(logging.WARNING):
+        dm = ImageFolder(root=str(root), channels=3, val_fraction=0.25)
+        dm.setup()
+    assert dm.class_names == CLASSES and dm.in_shape == (3, 12, 12)
+    assert len(dm.test) == 4 * 7  # the TEST folder, as published
+    assert len(dm.train) + len(dm.val) == 4 * 7  # the corrupt file skipped
+    assert dm.val.labels.bincount().tolist() == [2, 2, 2, 2]  # stratified
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "broken.png" in warnings[0]
+
+
+def test_sixteen_bit_tiff_keeps_its_precision(tmp_path: Path, cache: Path) -> None:
+    root = kaggle_tree(tmp_path)
+    dm = ImageFolder(root=str(root), channels=1)
+    dm.setup()
+    assert dm.bit_depth == 16 and dm.test.images.dtype == torch.uint16
+    tiff = np.asarray(Image.open(root / "TEST" / CLASSES[2] / "deep.tif"))
+    index = [i for i, y in enumerate(dm.test.labels.tolist()) if y == 2][-1]  # deep.tif sorts last
+    scene = dm.test[[index]][0][0, 0].numpy()
+    assert np.allclose(scene, tiff / 65535.0, atol=1e-6)  # every one of the 16 bits survives
+    assert len(np.unique(scene)) > 10 * len(
+        np.unique(np.round(scene * 255))
+    )  # 8 bits would merge them
+
+
+def test_resize_and_gray_conversion(tmp_path: Path, cache: Path) -> None:
+    dm = ImageFolder(root=str(kaggle_tree(tmp_path)), img_size=8, channels=1)
+    dm.setup()
+    assert dm.in_shape == (1, 8, 8)
+
+
+def test_second_load_comes_from_the_cache(tmp_path: Path, cache: Path, caplog) -> None:
+    root = kaggle_tree(tmp_path)
+    first = ImageFolder(root=str(root), channels=3)
+    first.setup()
+    assert len(list((cache / "folder").glob("*.pt"))) == 1
+    with caplog.at_level(logging.INFO, logger="deepimg.data.folder"):
+        second = ImageFolder(root=str(root), channels=3)
+        second.setup()
+    assert any("from the cache" in r.getMessage() for r in caplog.records)
+    assert (
+        torch.equal(first.train.images, second.train.images)
+        and first.class_names == second.class_names
+    )
+    ImageFolder(root=str(root), channels=1).setup()  # other settings, another cache entry
+    assert len(list((cache / "folder").glob("*.pt"))) == 2
+
+
+def test_flat_layout_holds_out_a_seeded_test_split(tmp_path: Path, cache: Path) -> None:
+    root = kaggle_tree(tmp_path) / "TEST"  # class folders directly under root
+    dm = ImageFolder(root=str(root), test_fraction=0.25, val_fraction=0.2)
+    dm.setup()
+    assert dm.test.labels.bincount().tolist() == [2, 2, 2, 2]
+    again = ImageFolder(root=str(root), test_fraction=0.25, val_fraction=0.2, cache=False)
+    again.setup()
+    assert torch.equal(dm.test.images, again.test.images)
+
+
+def test_empty_class_folder_and_empty_root_are_errors(tmp_path: Path, cache: Path) -> None:
+    (tmp_path / "a" / "CAT").mkdir(parents=True)
+    with pytest.raises(UserError, match="holds no images"):
+        ImageFolder(root=str(tmp_path / "a")).setup()
+    (tmp_path / "b").mkdir()
+    with pytest.raises(UserError, match="holds no class folders"):
+        ImageFolder(root=str(tmp_path / "b")).setup()

@@ -17,6 +17,7 @@ from pytorch_lightning.loggers import CSVLogger
 
 from deepimg import __version__
 from deepimg.analysis.physics_figures import save_physics_figures
+from deepimg.analysis.tables import print_class_balance
 from deepimg.build import build_datamodule, build_module
 from deepimg.data.datamodule import ImageDataModule
 from deepimg.module import ImagingModule
@@ -46,6 +47,25 @@ class SaveRunConfig(Callback):
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict[str, Any]) -> None:
         checkpoint["deepimg"] = {"version": __version__, "config": self.config_yaml}
+
+
+def describe_data(datamodule: ImageDataModule, run_dir: Path) -> None:
+    """Print the class balance of each split, and save it as ``class_balance.csv``."""
+    balance = datamodule.class_balance()
+    balance.to_csv(run_dir / "class_balance.csv")
+    print_class_balance(
+        balance, f"{type(datamodule).__name__}: {datamodule.in_shape}, {datamodule.bit_depth}-bit"
+    )
+
+
+def warn_if_finer_than_source(module: ImagingModule, datamodule: ImageDataModule) -> None:
+    """More ADC bits than the source images have add levels that hold no information."""
+    bits = getattr(module.physics, "bits", None)
+    if bits is not None and bits > datamodule.bit_depth:
+        log.warning(
+            "quantising to %d bits, but the source images have only %d: the extra levels carry no information",
+            bits, datamodule.bit_depth,
+        )  # fmt: skip
 
 
 def fit_standardization(module: ImagingModule, datamodule: ImageDataModule) -> None:
@@ -82,7 +102,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     quiet_lightning()
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build_datamodule(cfg)
+    describe_data(datamodule, run_dir)
     module = build_module(cfg, datamodule)
+    warn_if_finer_than_source(module, datamodule)
     fit_standardization(module, datamodule)
     regularization = module.regularization
     trainer = build_trainer(cfg, run_dir, [SaveRunConfig(cfg), *regularization.callbacks()])

@@ -60,6 +60,7 @@ QUICK = [
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     """``deepimg ARGS`` in a fresh process, as a user runs it."""
     env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1", "HYDRA_FULL_ERROR": "0"}
+    env.setdefault("DEEPIMG_DATA", str(cwd / ".deepimg-cache"))  # never the user's own cache
     return subprocess.run(
         [sys.executable, "-m", "deepimg.cli", *args],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=600,

@@ -30,6 +30,7 @@ def kaggle_tree(root: Path, per_class: int = 6) -> Path:
                 np.uint16
             )  # needs 16 bits
             Image.fromarray(deep).save(folder / "deep.tif")
+            Image.fromarray(deep[::-1].copy()).save(folder / "deep16.png")
     (root / "images" / "TRAIN" / CLASSES[0] / "broken.png").write_bytes(b"\x89PNG not really")
     return root / "images"
 
@@ -46,8 +47,8 @@ def test_kaggle_layout_uses_its_splits_and_classes(tmp_path: Path, cache: Path, 
         dm = ImageFolder(root=str(root), channels=3, val_fraction=0.25)
         dm.setup()
     assert dm.class_names == CLASSES and dm.in_shape == (3, 12, 12)
-    assert len(dm.test) == 4 * 7  # the TEST folder, as published
-    assert len(dm.train) + len(dm.val) == 4 * 7  # the corrupt file skipped
+    assert len(dm.test) == 4 * 8  # the TEST folder, as published
+    assert len(dm.train) + len(dm.val) == 4 * 8  # the corrupt file skipped
     assert dm.val.labels.bincount().tolist() == [2, 2, 2, 2]  # stratified
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "broken.png" in warnings[0]
@@ -59,12 +60,12 @@ def test_sixteen_bit_tiff_keeps_its_precision(tmp_path: Path, cache: Path) -> No
     dm.setup()
     assert dm.bit_depth == 16 and dm.test.images.dtype == torch.uint16
     tiff = np.asarray(Image.open(root / "TEST" / CLASSES[2] / "deep.tif"))
-    index = [i for i, y in enumerate(dm.test.labels.tolist()) if y == 2][-1]  # deep.tif sorts last
-    scene = dm.test[[index]][0][0, 0].numpy()
-    assert np.allclose(scene, tiff / 65535.0, atol=1e-6)  # every one of the 16 bits survives
-    assert len(np.unique(scene)) > 10 * len(
-        np.unique(np.round(scene * 255))
-    )  # 8 bits would merge them
+    last = [i for i, y in enumerate(dm.test.labels.tolist()) if y == 2][-1]
+    tif, png = dm.test[[last - 1, last]][0][:, 0].numpy()  # files sort: ..., deep.tif, deep16.png
+    assert np.allclose(tif, tiff / 65535.0, atol=1e-6)  # every one of the 16 bits survives
+    assert np.allclose(png, tiff[::-1] / 65535.0, atol=1e-6)  # 16-bit PNG too
+    eight_bit_levels = len(np.unique(np.round(tif * 255)))
+    assert len(np.unique(tif)) > 10 * eight_bit_levels  # 8 bits would merge them
 
 
 def test_resize_and_gray_conversion(tmp_path: Path, cache: Path) -> None:

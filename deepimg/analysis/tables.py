@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
@@ -29,6 +30,20 @@ def print_metrics(metrics: dict[str, Any], title: str) -> None:
             value = metrics[key]
             digits = 1 if key.endswith("_s") else 4  # seconds need no more
             table.add_row(key, f"{value:.{digits}f}" if isinstance(value, float) else str(value))
+    console = Console()
+    console.print(f"[bold]{title}[/bold]")
+    console.print(table)
+
+
+def print_class_balance(balance: pd.DataFrame, title: str) -> None:
+    """Images per class and split, with totals."""
+    table = Table(header_style="bold")
+    table.add_column("class")
+    for split in balance.columns:
+        table.add_column(split, justify="right")
+    for name, row in balance.iterrows():
+        table.add_row(str(name), *(str(int(v)) for v in row))
+    table.add_row("[bold]total[/bold]", *(f"[bold]{int(v)}[/bold]" for v in balance.sum()))
     console = Console()
     console.print(f"[bold]{title}[/bold]")
     console.print(table)

@@ -151,7 +151,16 @@ class ImageDataModule(pl.LightningDataModule):
 
     @property
     def in_shape(self) -> tuple[int, int, int]:
+        """``(channels, height, width)`` of one scene."""
         return tuple(self._loaded().train_images.shape[1:])
+
+    @property
+    def channels(self) -> int:
+        return self.in_shape[0]
+
+    @property
+    def img_size(self) -> tuple[int, int]:
+        return self.in_shape[1], self.in_shape[2]
 
     def _loaded(self) -> RawData:
         self.setup()

@@ -99,12 +99,8 @@ class ImageFolder(ImageDataModule):
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
-        self.root, self.img_size, self.channels, self.cache = (
-            Path(root).expanduser(),
-            img_size,
-            channels,
-            cache,
-        )
+        self.root, self.cache = Path(root).expanduser(), cache
+        self.size, self.want_channels = img_size, channels  # `channels`, `img_size`: what loaded
 
     def load(self) -> RawData:
         folders = split_folders(self.root)
@@ -130,7 +126,7 @@ class ImageFolder(ImageDataModule):
             (split, name, str(p.relative_to(self.root)), p.stat().st_size, p.stat().st_mtime_ns)
             for split, per_class in files.items() for name, paths in per_class.items() for p in paths
         ]  # fmt: skip
-        settings = [CACHE_VERSION, str(self.root.resolve()), self.img_size, self.channels, listing]
+        settings = [CACHE_VERSION, str(self.root.resolve()), self.size, self.want_channels, listing]
         return hashlib.sha256(json.dumps(settings).encode()).hexdigest()[:20]
 
     def _decode_all(self, files: dict[str, dict[str, list[Path]]], classes: list[str]) -> RawData:
@@ -145,7 +141,7 @@ class ImageFolder(ImageDataModule):
                     except Exception as err:  # any decoder error: skip the file, say which
                         log.warning("skipping unreadable image %s (%s)", path, err)
                         continue
-                    images.append(self._resize(to_channels(image, self.channels)))
+                    images.append(self._resize(to_channels(image, self.want_channels)))
                     labels.append(label)
                     depth = max(depth, bits)
             if not images:
@@ -171,9 +167,9 @@ class ImageFolder(ImageDataModule):
         )  # fmt: skip
 
     def _resize(self, image: torch.Tensor) -> torch.Tensor:
-        if self.img_size is None or image.shape[-2:] == (self.img_size, self.img_size):
+        if self.size is None or image.shape[-2:] == (self.size, self.size):
             return image
-        size = (self.img_size, self.img_size)
+        size = (self.size, self.size)
         return F.interpolate(
             image[None], size=size, mode="bilinear", antialias=True, align_corners=False
         )[0].clamp(0, 1)

@@ -1,0 +1,63 @@
+"""Every base dataset trains through the CLI offline, and combines with every physical layer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from hydra.utils import instantiate
+
+from deepimg import config
+from deepimg.build import build_datamodule, build_module
+from tests.conftest import QUICK, run_cli
+from tests.test_folder import kaggle_tree
+from tests.test_medmnist import write_npz
+
+
+@pytest.fixture(scope="module")
+def roots(tmp_path_factory: pytest.TempPathFactory, fmnist_root: Path) -> dict[str, list[str]]:
+    """Overrides that point each dataset at small files made here (MNIST reuses the IDX subset)."""
+    base = tmp_path_factory.mktemp("datasets")
+    write_npz(base / "bloodmnist.npz")
+    return {
+        "digits": [],
+        "mnist": [f"dataset.root={fmnist_root}"],
+        "folder": [
+            f"dataset.root={kaggle_tree(base)}",
+            "dataset.img_size=16",
+            "dataset.channels=3",
+        ],
+        "medmnist": [f"dataset.root={base}"],
+    }
+
+
+@pytest.mark.parametrize("dataset", ["digits", "mnist", "folder", "medmnist"])
+@pytest.mark.parametrize("layer", config.groups()["physical_layer"])
+def test_dataset_and_physical_layer_build_and_run(
+    roots, dataset: str, layer: str, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("DEEPIMG_DATA", str(tmp_path))
+    cfg = config.compose([f"dataset={dataset}", f"physical_layer={layer}", *roots[dataset]])
+    config.check_config(cfg)
+    datamodule = build_datamodule(cfg)
+    module = build_module(cfg, datamodule)
+    scenes, labels = next(iter(datamodule.train_dataloader()))
+    logits = module(scenes)
+    assert logits.shape == (len(labels), datamodule.num_classes) and torch.isfinite(logits).all()
+    assert (
+        instantiate(cfg.physical_layer, in_shape=datamodule.in_shape).out_shape
+        == module.physics.out_shape
+    )
+
+
+@pytest.mark.parametrize("dataset", ["digits", "mnist", "folder", "medmnist"])
+def test_dataset_trains_through_the_cli(roots, dataset: str, tmp_path: Path) -> None:
+    args = ["train", f"dataset={dataset}", "bits=4", *roots[dataset], *QUICK, "hydra.run.dir=run"]
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["status"] == "completed" and 0 <= metrics["test/acc"] <= 1
+    balance = (tmp_path / "run" / "class_balance.csv").read_text().splitlines()
+    assert balance[0] == "class,train,val,test" and len(balance) > 2

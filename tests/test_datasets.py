@@ -61,3 +61,17 @@ def test_dataset_trains_through_the_cli(roots, dataset: str, tmp_path: Path) -> 
     assert metrics["status"] == "completed" and 0 <= metrics["test/acc"] <= 1
     balance = (tmp_path / "run" / "class_balance.csv").read_text().splitlines()
     assert balance[0] == "class,train,val,test" and len(balance) > 2
+
+
+def test_more_adc_bits_than_the_source_has_is_warned(caplog) -> None:
+    from deepimg.train import warn_if_finer_than_source
+
+    datamodule = build_datamodule(config.compose(["dataset=digits"]))  # about 4 bits per pixel
+    assert datamodule.bit_depth == 5
+    for bits, warned in ((8, True), (5, False), (2, False)):
+        caplog.clear()
+        module = build_module(
+            config.compose(["dataset=digits", f"physical_layer.bits={bits}"]), datamodule
+        )
+        warn_if_finer_than_source(module, datamodule)
+        assert any("source images have only 5" in r.getMessage() for r in caplog.records) == warned

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal, Union
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from deepimg.constraints import Constraint
+from deepimg.constraints import Constraint, Range
 from deepimg.errors import UserError
 
 
@@ -79,8 +79,18 @@ def compose(overrides: Sequence[str] = (), config_name: str = "train") -> DictCo
 # ---- the value check ---------------------------------------------------------------------
 
 
+# Top-level values that no ``_target_`` signature declares.
+TOP_LEVEL: dict[str, Any] = {
+    "seed": int,
+    "physics_lr": Annotated[float, Range(low=1e-12)] | None,
+}
+
+
 def check_config(cfg: DictConfig) -> None:
     """Raise UserError at the first value that its ``_target_``'s signature does not accept."""
+    for key, hint in TOP_LEVEL.items():
+        if key in cfg and not accepts(hint, cfg[key]):
+            raise UserError(f"{key}={cfg[key]!r} is not accepted; expected {describe(hint)}")
     for path, node in target_nodes(cfg):
         hints, open_kwargs = signature_hints(node._target_, path)
         for key in node:

@@ -34,7 +34,11 @@ class ImagingModule(pl.LightningModule):
     """A network trained through a differentiable model of the imaging system.
 
     The physical layer's learnable parameters (if any) are optimised jointly with the
-    network; ``regularization`` adds its weight penalty on the network to the loss.
+    network, in their own parameter group: learning rate ``physics_lr`` (the optimizer's
+    when None) and no weight decay, which would pull them towards zero rather than towards
+    a better design. After every optimizer step the layer restores its physical
+    constraints (``project``); before every batch it learns how far training has gone
+    (``anneal``). ``regularization`` adds its weight penalty on the network to the loss.
     """
 
     def __init__(
@@ -45,6 +49,7 @@ class ImagingModule(pl.LightningModule):
         optimizer: OptimizerFactory,
         scheduler: SchedulerFactory | None = None,
         regularization: Regularization | None = None,
+        physics_lr: float | None = None,
     ) -> None:
         super().__init__()
         self.physics = physics
@@ -52,6 +57,7 @@ class ImagingModule(pl.LightningModule):
         self.network = network
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.regularization = regularization or Regularization()
+        self.physics_lr = physics_lr
         # Metrics and mean loss per stage, accumulated per batch and logged once per epoch:
         # Lightning's self.log costs milliseconds a call, too much to pay on every batch.
         self.train_metrics = classification_metrics(num_classes, "train/")
@@ -86,6 +92,14 @@ class ImagingModule(pl.LightningModule):
             self.log("train/loss_step", loss, prog_bar=True, on_step=True, on_epoch=False)
         return loss + self.regularization.penalty(self.network)
 
+    def on_train_batch_start(self, batch, batch_idx: int) -> None:
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        self.physics.anneal(min(1.0, self.global_step / total))
+
+    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
+        with torch.no_grad():  # the optimizer has stepped: put the physics back in bounds
+            self.physics.project()
+
     def validation_step(self, batch, batch_idx: int) -> None:
         self._step(batch, "val")
 
@@ -104,8 +118,21 @@ class ImagingModule(pl.LightningModule):
     def on_test_epoch_end(self) -> None:
         self._log_epoch("test")
 
+    def parameter_groups(self) -> list[dict]:
+        """The network's parameters, then the physical layer's in a group of their own."""
+        physics = [p for p in self.physics.parameters() if p.requires_grad]
+        own = {id(p) for p in physics}
+        rest = [p for p in self.parameters() if p.requires_grad and id(p) not in own]
+        groups: list[dict] = [{"params": rest}]
+        if physics:
+            group: dict = {"params": physics, "weight_decay": 0.0}
+            if self.physics_lr is not None:
+                group["lr"] = self.physics_lr
+            groups.append(group)
+        return groups
+
     def configure_optimizers(self):
-        optimizer = self.optimizer_factory(params=[p for p in self.parameters() if p.requires_grad])
+        optimizer = self.optimizer_factory(params=self.parameter_groups())
         if self.scheduler_factory is None:
             return optimizer
         total = int(self.trainer.estimated_stepping_batches)

@@ -87,6 +87,8 @@ def test_optimizer_and_schedule_build(optimizer: str, scheduler: str) -> None:
         ("optimizer.lr=fast", "optimizer.lr='fast'"),
         ("dataset.root=/no/such/folder", "existing folder"),
         ("trainer.max_epochs=two", "trainer.max_epochs"),
+        ("physics_lr=-1", "physics_lr=-1 is not accepted; expected a number"),
+        ("seed=1.5", "seed=1.5 is not accepted; expected an integer"),
     ],
 )
 def test_bad_values_are_named_with_what_is_accepted(override: str, message: str) -> None:
@@ -96,10 +98,10 @@ def test_bad_values_are_named_with_what_is_accepted(override: str, message: str)
 
 
 def test_unknown_group_option_lists_the_options() -> None:
-    with pytest.raises(
-        UserError, match="unknown physical_layer option 'blurr'; accepted: none, quantize"
-    ):
+    with pytest.raises(UserError, match="unknown physical_layer option 'blurr'; accepted: ") as err:
         config.compose(["physical_layer=blurr"])
+    accepted = str(err.value).split("accepted: ")[1].split(", ")
+    assert accepted == config.groups()["physical_layer"]
 
 
 def test_a_required_value_left_unset_is_named() -> None:

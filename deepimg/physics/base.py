@@ -31,3 +31,18 @@ class PhysicalLayer(nn.Module):
         as ``.npy`` and as pictures in ``physics/``.
         """
         return {}
+
+    def project(self) -> None:
+        """Restore the physical constraints after an optimizer step (called without gradients).
+
+        Most layers keep their constraints by reparameterisation (a softmax PSF, a log gain)
+        and need nothing here; layers whose parameters are clipped do it in this method.
+        """
+
+    def anneal(self, progress: float) -> None:
+        """Tell the layer how far training has gone, ``progress`` in [0, 1].
+
+        Called before every training batch. Layers that relax a discrete choice (a soft
+        colour filter, a sigmoid mask) raise their temperature with it, so the relaxation
+        approaches the hard design they will use in evaluation.
+        """

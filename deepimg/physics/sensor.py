@@ -1,0 +1,77 @@
+"""A whole imaging chain: several physical layers applied in order (optics -> pixels -> noise -> ADC)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from torch import nn
+
+from deepimg.errors import UserError
+from deepimg.physics.base import PhysicalLayer
+
+
+class Sensor(PhysicalLayer):
+    """The composition of named physical layers, in the order given.
+
+    Forward model, for parts ``f_1 .. f_n`` (each with its own equation and units):
+
+        y = f_n( ... f_2( f_1(x) ) ... )
+
+    Each part is sized from the previous part's output, so a blur before a 7x7 sensor
+    blurs at scene resolution and the noise after it acts on the 7x7 pixels. Learnable
+    parts learn jointly, their constraints are kept part by part, and their maps are saved
+    as ``<part>_<map>``.
+
+    ``parts`` maps a name to a physical-layer config (a ``_target_`` node, as in
+    ``conf/physical_layer/``); the config sets ``_recursive_: false`` so the parts arrive
+    here unbuilt and can be sized in turn.
+    """
+
+    def __init__(self, in_shape: tuple[int, int, int], parts: dict[str, Any]) -> None:
+        super().__init__(in_shape)
+        if not parts:
+            raise ValueError("sensor needs at least one part; add one under physical_layer.parts")
+        self.parts = nn.ModuleDict()
+        shape = self.in_shape
+        for name, part in parts.items():
+            self.parts[name] = build_part(name, part, shape)
+            shape = self.parts[name].out_shape
+
+    @property
+    def out_shape(self) -> tuple[int, int, int]:
+        return list(self.parts.values())[-1].out_shape
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for part in self.parts.values():
+            x = part(x)
+        return x
+
+    def maps(self) -> dict[str, torch.Tensor]:
+        return {f"{name}_{key}": v for name, p in self.parts.items() for key, v in p.maps().items()}
+
+    def project(self) -> None:
+        for part in self.parts.values():
+            part.project()
+
+    def anneal(self, progress: float) -> None:
+        for part in self.parts.values():
+            part.anneal(progress)
+
+    def extra_repr(self) -> str:
+        return " -> ".join(self.parts)
+
+
+def build_part(name: str, config: Any, in_shape: tuple[int, int, int]) -> PhysicalLayer:
+    """One part, sized from the shape that reaches it; its errors name the part."""
+    try:
+        part = instantiate(config, in_shape=in_shape, _convert_="all")
+    except InstantiationException as err:
+        if isinstance(err.__cause__, (ValueError, UserError)):
+            raise ValueError(f"part '{name}': {err.__cause__}") from None
+        raise
+    if not isinstance(part, PhysicalLayer):
+        raise ValueError(f"part '{name}' is a {type(part).__name__}, not a physical layer")
+    return part

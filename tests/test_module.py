@@ -1,0 +1,69 @@
+"""The module's contract with the physical layer: its own optimizer group, constraints after
+every step, annealing over training."""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from deepimg import config
+from deepimg.build import build_module
+from deepimg.physics.base import PhysicalLayer
+
+
+class Recorder(PhysicalLayer):
+    """A gain layer that records what the module tells it."""
+
+    def __init__(self, in_shape) -> None:
+        super().__init__(in_shape)
+        self.gain = torch.nn.Parameter(torch.ones(()))
+        self.progress: list[float] = []
+        self.projections = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gain
+
+    def project(self) -> None:
+        self.projections += 1
+        self.gain.clamp_(max=1.0)  # a constraint the optimizer step would break
+
+    def anneal(self, progress: float) -> None:
+        self.progress.append(progress)
+
+
+class FakeData:
+    in_shape, num_classes = (1, 8, 8), 3
+
+
+def module_for(*overrides: str):
+    cfg = config.compose(["scheduler=none", *overrides])
+    module = build_module(cfg, FakeData())
+    module.physics = Recorder((1, 8, 8))
+    return module
+
+
+def test_physics_parameters_get_their_own_lr_and_no_weight_decay() -> None:
+    module = module_for("physics_lr=0.5")
+    groups = module.configure_optimizers().param_groups
+    physics = [g for g in groups if any(p is module.physics.gain for p in g["params"])]
+    assert len(groups) == 2 and len(physics) == 1
+    assert physics[0]["lr"] == 0.5 and physics[0]["weight_decay"] == 0
+    assert groups[0]["lr"] == config.compose([]).optimizer.lr
+    assert sum(len(g["params"]) for g in groups) == len(list(module.parameters()))
+
+
+def test_constraints_hold_after_every_step_and_annealing_rises_to_one() -> None:
+    module = module_for("physics_lr=1.0")
+    data = TensorDataset(torch.rand(32, 1, 8, 8), torch.randint(0, 3, (32,)))
+    trainer = pl.Trainer(
+        max_epochs=2, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+        enable_model_summary=False, limit_val_batches=0,
+    )  # fmt: skip
+    # A large negative gradient on the gain pushes it above 1 at every step.
+    module.physics.gain.register_hook(lambda g: torch.full_like(g, -10.0))
+    trainer.fit(module, DataLoader(data, batch_size=8))
+    assert module.physics.projections == 8
+    assert module.physics.gain.item() <= 1.0
+    progress = module.physics.progress
+    assert progress[0] == 0 and progress == sorted(progress) and 0.8 <= progress[-1] < 1

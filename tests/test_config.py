@@ -7,6 +7,7 @@ import torch
 from hydra.utils import instantiate
 
 from deepimg import config
+from deepimg.build import build
 from deepimg.errors import UserError
 
 OPTIONS = [(group, option) for group, options in config.groups().items() for option in options]
@@ -33,12 +34,26 @@ def test_option_composes_and_passes_the_check(group: str, option: str) -> None:
     assert cfg.seed == 0
 
 
+COLOUR_ONLY = {"cfa", "illumination"}  # layers that need a multi-channel scene
+
+
 @pytest.mark.parametrize("option", config.groups()["physical_layer"])
 def test_physical_layer_runs_a_forward_pass(option: str) -> None:
     cfg = config.compose([f"physical_layer={option}"])
-    layer = instantiate(cfg.physical_layer, in_shape=(1, 28, 28))
-    out = layer(torch.rand(2, 1, 28, 28))
-    assert out.shape == (2, *layer.out_shape)
+    shape = (3, 28, 28) if option in COLOUR_ONLY else (1, 28, 28)
+    layer = instantiate(cfg.physical_layer, in_shape=shape)
+    for training in (True, False):
+        layer.train(training)
+        out = layer(torch.rand(2, *shape))
+        assert out.shape == (2, *layer.out_shape) and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("option", sorted(COLOUR_ONLY))
+def test_colour_layers_refuse_a_grayscale_scene_with_one_line(option: str) -> None:
+    cfg = config.compose([f"physical_layer={option}"])
+    with pytest.raises(UserError, match="channel") as err:
+        build(cfg.physical_layer, in_shape=(1, 28, 28))
+    assert "\n" not in str(err.value)
 
 
 @pytest.mark.parametrize(

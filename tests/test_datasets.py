@@ -11,7 +11,9 @@ from hydra.utils import instantiate
 
 from deepimg import config
 from deepimg.build import build_datamodule, build_module
+from deepimg.errors import UserError
 from tests.conftest import QUICK, run_cli
+from tests.test_config import COLOUR_ONLY
 from tests.test_folder import kaggle_tree
 from tests.test_medmnist import write_npz
 
@@ -42,6 +44,10 @@ def test_dataset_and_physical_layer_build_and_run(
     cfg = config.compose([f"dataset={dataset}", f"physical_layer={layer}", *roots[dataset]])
     config.check_config(cfg)
     datamodule = build_datamodule(cfg)
+    if layer in COLOUR_ONLY and datamodule.channels == 1:
+        with pytest.raises(UserError, match="channel"):
+            build_module(cfg, datamodule)
+        return
     module = build_module(cfg, datamodule)
     scenes, labels = next(iter(datamodule.train_dataloader()))
     logits = module(scenes)

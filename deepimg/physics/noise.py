@@ -26,7 +26,7 @@ class Noise(PhysicalLayer):
 
     Training uses a differentiable surrogate, ``e = mu_e + sqrt(mu_e + read_noise_e^2) * eps``
     with ``eps ~ N(0, 1)`` (same mean and variance, reparameterised). Evaluation (``eval()``)
-    draws exact Poisson and Gaussian noise from a generator seeded by ``seed`` and the
+    draws exact Poisson and Gaussian noise from a generator seeded by ``noise_seed`` and the
     batch's content, so every run sees the same noise on the same test images.
     """
 
@@ -38,11 +38,11 @@ class Noise(PhysicalLayer):
         full_well_e: Annotated[float, Range(1, 1e9)] = 1e6,
         read_noise_e: Annotated[float, Range(0, 1e6)] = 0.0,
         dark_e: Annotated[float, Range(0, 1e9)] = 0.0,
-        seed: int = 0,
+        noise_seed: int = 0,
     ) -> None:
         super().__init__(in_shape)
         self.photons, self.qe, self.full_well_e = photons, qe, full_well_e
-        self.read_noise_e, self.dark_e, self.seed = read_noise_e, dark_e, seed
+        self.read_noise_e, self.dark_e, self.noise_seed = read_noise_e, dark_e, noise_seed
 
     def mean_electrons(self, x: torch.Tensor) -> torch.Tensor:
         return self.qe * self.photons * x.clamp_min(0) + self.dark_e
@@ -52,7 +52,7 @@ class Noise(PhysicalLayer):
         mu = self.mean_electrons(x)
         if self.training:
             return mu + torch.sqrt(mu + self.read_noise_e**2) * torch.randn_like(mu)
-        generator = F.batch_generator(x, self.seed)
+        generator = F.batch_generator(x, self.noise_seed)
         shot = torch.poisson(mu.detach(), generator=generator)
         read = torch.randn(mu.shape, generator=generator, device=x.device, dtype=mu.dtype)
         return shot + self.read_noise_e * read

@@ -1,7 +1,8 @@
-"""The analogue-to-digital converter: how many bits does the task need?"""
+"""The analogue-to-digital converter: how many bits does the task need, and where should they go?"""
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 import torch
@@ -14,19 +15,47 @@ from deepimg.physics.base import PhysicalLayer
 BITS = Range(1, 16)
 
 
+def scale_gradient(t: torch.Tensor, factor: float) -> torch.Tensor:
+    """``t`` unchanged in the forward pass, its gradient multiplied by ``factor`` in the backward.
+
+    Written as ``t0 + factor * (t - t0)`` with ``t0 = t.detach()``: ``t - t0`` is exactly zero,
+    so the value is ``t`` to the last bit while the gradient picks up the factor.
+    """
+    frozen = t.detach()
+    return frozen + factor * (t - frozen)
+
+
 class Quantize(PhysicalLayer):
-    """Uniform ``bits``-bit ADC, optionally behind a learned per-pixel gain.
+    """Uniform ``bits``-bit ADC, optionally behind a learned per-pixel gain, with a fixed or
+    learned step.
 
     Forward model, on relative irradiance ``x`` in [0, 1] (unitless, 1 = full scale):
 
-        y = round(clip(g * x, 0, 1) * (2^bits - 1)) / (2^bits - 1)
+        DN = round(clip(g * x / s, 0, Q))          Q = 2^bits - 1  (integer, 2^bits levels)
+        y  = s * DN                                (unitless, ~g * x inside the full scale)
 
-    ``y`` is the digital number divided by its full scale, so it stays in [0, 1] with
-    ``2^bits`` levels. ``g`` is a per-pixel gain (unitless), 1 everywhere unless
-    ``learnable``: then ``g = exp(log_gain)`` is trained with the network, which moves each
-    pixel's thresholds (for 1 bit, pixel (i, j) fires when ``x > 0.5 / g_ij``), and its map
-    shows where the network wants more sensitivity. Rounding passes its gradient straight
-    through; the clip keeps its true gradient.
+    ``s`` is the step (the irradiance of one digital number) and ``Q * s`` the full scale.
+
+    * Fixed step (default): ``s = 1 / Q``, so the full scale is 1 and ``y`` is the digital
+      number divided by its full scale, in [0, 1].
+    * ``learn_step``: ``s = exp(log_step)`` is one learned positive scalar, starting at
+      ``1 / Q``. This is LSQ (Esser et al. 2020, "Learned Step Size Quantization"): rounding
+      passes its gradient straight through, so ``dy/ds = DN - g x / s`` inside the range and
+      ``Q`` where the ADC saturates (0 below zero), and that gradient is multiplied by
+      ``1 / sqrt(N * Q)`` with ``N`` the pixels of one scene, so the step moves at the pace of
+      the network's weights however many pixels and levels share it. With 1 bit it is a
+      learned global threshold: a pixel fires (``y = s``) where ``g * x > s / 2``.
+      The log keeps the step positive and makes updates relative, so one learning rate
+      suits 1 bit (``s = 1``) and 16 bits (``s = 1.5e-5``) alike.
+
+    ``g`` is a per-pixel gain (unitless), 1 everywhere unless ``learnable``: then
+    ``g = exp(log_gain)`` is trained with the network, which moves each pixel's thresholds
+    (for 1 bit with the fixed step, pixel (i, j) fires when ``x > 0.5 / g_ij``), and its map
+    shows where the network wants more sensitivity. The clip keeps its true gradient in
+    ``x`` (zero where saturated).
+
+    The learned step is one number, not a picture: it is shown by ``extra_repr`` (the title of
+    the run's example figure) and saved with the checkpoint, not by ``maps()``.
     """
 
     def __init__(
@@ -34,27 +63,52 @@ class Quantize(PhysicalLayer):
         in_shape: tuple[int, int, int],
         bits: Annotated[int, BITS] = 8,
         learnable: bool = False,
+        learn_step: bool = False,
     ) -> None:
         super().__init__(in_shape)
         if isinstance(bits, bool) or not isinstance(bits, int) or bits not in BITS:
             raise ValueError(f"bits must be an integer {BITS}, got {bits!r}")
         self.bits = bits
         self.learnable = learnable
+        self.learn_step = learn_step
         if learnable:
             # Log-parameterised so the gain stays positive after every optimizer step.
             self.log_gain = nn.Parameter(torch.zeros(self.in_shape))
+        if learn_step:
+            self.log_step = nn.Parameter(torch.tensor(-math.log(self.top)))
+
+    @property
+    def top(self) -> int:
+        """``Q = 2^bits - 1``, the largest digital number."""
+        return 2**self.bits - 1
 
     @property
     def gain(self) -> torch.Tensor | None:
         return self.log_gain.exp() if self.learnable else None
 
+    @property
+    def step(self) -> torch.Tensor:
+        """The step ``s`` (irradiance per digital number), a 0-d tensor."""
+        if self.learn_step:
+            return self.log_step.exp()
+        return torch.tensor(1.0 / self.top)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.learnable:
             x = x * self.gain
-        return F.quantize(x, self.bits)
+        if not self.learn_step:
+            return F.quantize(x, self.bits)
+        pixels = math.prod(self.in_shape)
+        step = scale_gradient(self.step, 1.0 / math.sqrt(pixels * self.top))
+        digital_number = F.round_ste((x / step).clamp(0, self.top))
+        return digital_number * step
 
     def maps(self) -> dict[str, torch.Tensor]:
         return {"gain": self.gain.detach()} if self.learnable else {}
 
     def extra_repr(self) -> str:
-        return f"bits={self.bits}, learnable={self.learnable}"
+        text = f"bits={self.bits}, learnable={self.learnable}, learn_step={self.learn_step}"
+        if self.learn_step:
+            step = self.step.item()
+            text += f", step={step:.4g} (full scale {step * self.top:.4g})"
+        return text

@@ -46,11 +46,14 @@ def test_output_is_in_scene_units_and_clips_at_full_well() -> None:
     assert saturated == pytest.approx(0.5, abs=0.01)  # the analytic share: x >= 0.5
 
 
-def test_evaluation_noise_is_seeded_by_seed_and_content() -> None:
+def test_evaluation_noise_is_seeded_by_noise_seed_and_content() -> None:
     x = torch.rand(8, *SHAPE)
-    a, b = Noise(SHAPE, photons=10, seed=0).eval(), Noise(SHAPE, photons=10, seed=0).eval()
+    a, b = (
+        Noise(SHAPE, photons=10, noise_seed=0).eval(),
+        Noise(SHAPE, photons=10, noise_seed=0).eval(),
+    )
     assert torch.equal(a(x), b(x)) and torch.equal(a(x), a(x))
-    assert not torch.equal(a(x), Noise(SHAPE, photons=10, seed=1).eval()(x))
+    assert not torch.equal(a(x), Noise(SHAPE, photons=10, noise_seed=1).eval()(x))
     assert not torch.equal(a(x), a(x.flip(0)).flip(0))  # other batch content, other draw
 
 

@@ -1,0 +1,72 @@
+"""Optics: blur by a point-spread function, fixed (Gaussian, defocus disk, motion, measured) or learned."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import torch
+from torch import nn
+
+from deepimg.constraints import Range
+from deepimg.physics import psf as psfs
+from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.psf import PadMode
+
+
+class Blur(PhysicalLayer):
+    """Shift-invariant blur of each channel by one PSF ``h``.
+
+    Forward model, on relative irradiance ``x`` (unitless) and pixel coordinates:
+
+        y(i, j) = sum_{k,l} h(k, l) x(i - k, j - l),    h >= 0,  sum h = 1
+
+    so blur redistributes light and keeps its total. ``sigma``, ``radius`` and ``length``
+    are in pixels, ``angle`` in degrees. Borders are extended by ``pad_mode``.
+    ``learnable=true`` trains a free-form PSF initialised from the chosen one, kept
+    non-negative with unit sum by a softmax over its logits after every step.
+    """
+
+    def __init__(
+        self,
+        in_shape: tuple[int, int, int],
+        psf: Literal["gaussian", "disk", "motion", "file"] = "gaussian",
+        sigma: Annotated[float, Range(0, 20)] = 1.0,
+        radius: Annotated[float, Range(0, 20)] = 2.0,
+        length: Annotated[float, Range(0, 40)] = 5.0,
+        angle: float = 0.0,
+        psf_file: str | None = None,
+        psf_size: Annotated[int, Range(1, 63)] | None = None,
+        pad_mode: PadMode = "reflect",
+        learnable: bool = False,
+    ) -> None:
+        super().__init__(in_shape)
+        kernels = {
+            "gaussian": lambda: psfs.gaussian(sigma, psf_size),
+            "disk": lambda: psfs.disk(radius, psf_size),
+            "motion": lambda: psfs.motion(length, angle, psf_size),
+            "file": lambda: psfs.from_file(psf_file or ""),
+        }
+        kernel = kernels[psf]().float()
+        self.pad_mode, self.learnable = pad_mode, learnable
+        if learnable:
+            # Softmax logits: any update leaves a valid PSF (>= 0, sums to 1). A small floor
+            # keeps pixels outside the initial support reachable by the gradient.
+            self.logits = nn.Parameter(torch.log(kernel + 1e-4 * kernel.max()))
+        else:
+            self.register_buffer("fixed_psf", kernel)
+
+    @property
+    def psf(self) -> torch.Tensor:
+        """The current PSF ``(k, k)``: non-negative, unit sum."""
+        if self.learnable:
+            return torch.softmax(self.logits.flatten(), 0).view_as(self.logits)
+        return self.fixed_psf
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return psfs.convolve(x, self.psf, self.pad_mode)
+
+    def maps(self) -> dict[str, torch.Tensor]:
+        return {"psf": self.psf.detach()}
+
+    def extra_repr(self) -> str:
+        return f"psf {tuple(self.psf.shape)}, pad_mode={self.pad_mode}, learnable={self.learnable}"

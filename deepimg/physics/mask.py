@@ -1,0 +1,188 @@
+"""Sampling with few sensors: which K of the scene's pixels does the task need?"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+import torch
+from torch import nn
+
+from deepimg.constraints import Range
+from deepimg.physics.base import PhysicalLayer
+
+# Bisection halves the threshold's bracket each step; 50 steps take it below float32 resolution.
+BISECTION_STEPS = 50
+
+
+def active_count(shape: tuple[int, int], active_pixels: int | None, active_fraction: float) -> int:
+    """K, the number of active pixels, from a count (which wins when set) or a fraction."""
+    h, w = shape
+    n = h * w
+    if active_pixels is not None:
+        if isinstance(active_pixels, bool) or not isinstance(active_pixels, int):
+            raise ValueError(f"active_pixels must be an integer, got {active_pixels!r}")
+        if not 1 <= active_pixels <= n:
+            raise ValueError(
+                f"active_pixels={active_pixels} does not fit a {h}x{w} scene: choose 1..{n}"
+            )
+        return active_pixels
+    k = round(active_fraction * n)
+    if not 1 <= k <= n:
+        raise ValueError(
+            f"active_fraction={active_fraction:g} keeps {k} of the {n} pixels of a {h}x{w} "
+            f"scene: choose a fraction in {1 / n:.3g}..1, or set active_pixels"
+        )
+    return k
+
+
+def random_mask(shape: tuple[int, int], k: int, seed: int) -> torch.Tensor:
+    """K pixels drawn uniformly without replacement, the same for the same ``seed``."""
+    generator = torch.Generator().manual_seed(seed)
+    mask = torch.zeros(shape[0] * shape[1])
+    mask[torch.randperm(mask.numel(), generator=generator)[:k]] = 1
+    return mask.view(shape)
+
+
+def grid_mask(shape: tuple[int, int], k: int) -> torch.Tensor:
+    """K pixels on a regular lattice, as evenly spread as K allows.
+
+    A lattice of ``rows x cols >= K`` points, as square as the scene's aspect allows, sits
+    at the centres of equal cells. When K is not ``rows * cols`` (K = 10 has no 10-point
+    square lattice) the surplus is trimmed: K of the lattice points are kept at evenly
+    spaced positions in raster order, so the mask has exactly K ones and no large hole.
+    """
+    h, w = shape
+    rows = min(h, math.ceil(math.sqrt(k * h / w)))
+    cols = min(w, math.ceil(k / rows))
+    rows = min(h, math.ceil(k / cols))  # the fewest rows that still give k points
+    # Cell centres; a spacing of at least one pixel keeps the points distinct.
+    ys = ((torch.arange(rows) + 0.5) * h / rows).long()
+    xs = ((torch.arange(cols) + 0.5) * w / cols).long()
+    lattice = (ys[:, None] * w + xs[None, :]).flatten()
+    keep = torch.arange(k) * len(lattice) // k  # distinct, since len(lattice) >= k
+    mask = torch.zeros(h * w)
+    mask[lattice[keep]] = 1
+    return mask.view(shape)
+
+
+def top_k_mask(scores: torch.Tensor, k: int) -> torch.Tensor:
+    """The hard mask: ones at the K highest scores (exactly K, ties broken by ``topk``)."""
+    mask = torch.zeros(scores.numel(), device=scores.device, dtype=scores.dtype)
+    mask[scores.detach().flatten().topk(k).indices] = 1
+    return mask.view_as(scores)
+
+
+def budget_threshold(scores: torch.Tensor, k: int, temperature: float) -> torch.Tensor:
+    """The threshold ``t`` where ``sum sigmoid(temperature * (scores - t)) = k`` (bisection).
+
+    The sum falls monotonically as ``t`` rises, from ~N far below the scores to ~0 far above.
+    """
+    s = scores.detach()
+    margin = 30.0 / temperature  # sigmoid(30) = 1 - 1e-13: the bracket holds the root
+    low, high = s.min() - margin, s.max() + margin
+    for _ in range(BISECTION_STEPS):
+        middle = (low + high) / 2
+        too_bright = torch.sigmoid(temperature * (s - middle)).sum() > k
+        low = torch.where(too_bright, middle, low)
+        high = torch.where(too_bright, high, middle)
+    return (low + high) / 2
+
+
+def soft_mask(scores: torch.Tensor, k: int, temperature: float) -> torch.Tensor:
+    """A relaxed mask in [0, 1] that lets through exactly K pixels' worth of light.
+
+    ``m = sigmoid(temperature * (scores - t))`` with ``t`` solving ``sum m = K``. The
+    threshold moves with the scores: by the implicit function theorem
+    ``dt/ds_i = m'_i / sum_j m'_j`` (``m'`` the sigmoid's slope), so the gradient moves light
+    between pixels and never changes the budget. ``t`` is written so its value is the
+    bisection's and its gradient is that derivative.
+    """
+    t0 = budget_threshold(scores, k, temperature)
+    z = temperature * (scores.detach() - t0)
+    slope = torch.sigmoid(z) * torch.sigmoid(-z)
+    t = t0 + (slope * (scores - scores.detach())).sum() / slope.sum().clamp_min(1e-30)
+    return torch.sigmoid(temperature * (scores - t))
+
+
+class Mask(PhysicalLayer):
+    """A sensor with only K active pixels: the others record nothing.
+
+    Forward model, on relative irradiance ``x`` (unitless) with a binary mask ``m``:
+
+        y_c(i, j) = m(i, j) x_c(i, j),    m in {0, 1},  sum_{i,j} m(i, j) = K
+
+    the same mask for every channel, output the scene's shape (inactive pixels read 0).
+    K is ``active_pixels``, or ``active_fraction`` of the scene's pixels when that is null.
+    ``layout``: ``random`` (K pixels drawn with ``mask_seed``), ``grid`` (a regular lattice,
+    see ``grid_mask``) or ``learned``. A learned mask keeps one score ``s(i, j)`` per pixel
+    and its hard design is the top K scores. Training relaxes it by ``relaxation``:
+
+    - ``topk``: the forward pass uses the hard top-K mask; the backward pass uses the
+      gradient of the soft mask ``sigmoid(s - t)`` (a straight-through estimator);
+    - ``sigmoid``: the forward pass uses the soft mask ``sigmoid(T (s - t))``, the temperature
+      ``T`` rising from 1 to ``mask_temperature`` over training (geometrically), so the soft
+      mask hardens into the top-K one.
+
+    In both, ``t`` is chosen so the soft mask sums to exactly K (its light budget), and the
+    gradient keeps that sum. Evaluation always uses the hard top-K mask.
+    """
+
+    def __init__(
+        self,
+        in_shape: tuple[int, int, int],
+        active_pixels: Annotated[int, Range(1, None)] | None = None,
+        active_fraction: Annotated[float, Range(0, 1)] = 0.25,
+        layout: Literal["random", "grid", "learned"] = "random",
+        relaxation: Literal["topk", "sigmoid"] = "topk",
+        mask_temperature: Annotated[float, Range(1, 1e6)] = 100.0,
+        mask_seed: int = 0,
+    ) -> None:
+        super().__init__(in_shape)
+        shape = self.in_shape[1:]
+        self.k = active_count(shape, active_pixels, active_fraction)
+        self.layout, self.relaxation = layout, relaxation
+        self.final_temperature, self.temperature = mask_temperature, 1.0
+        if layout == "learned":
+            # Nearly equal scores: the soft mask starts as a uniform K/N everywhere, and the
+            # seeded jitter only breaks ties for the initial hard mask.
+            generator = torch.Generator().manual_seed(mask_seed)
+            self.scores = nn.Parameter(0.01 * torch.randn(shape, generator=generator))
+        elif layout == "grid":
+            self.register_buffer("fixed_mask", grid_mask(shape, self.k))
+        else:
+            self.register_buffer("fixed_mask", random_mask(shape, self.k, mask_seed))
+
+    @property
+    def mask(self) -> torch.Tensor:
+        """The hard mask ``(H, W)``: exactly K ones."""
+        if self.layout == "learned":
+            return top_k_mask(self.scores, self.k)
+        return self.fixed_mask
+
+    def training_mask(self) -> torch.Tensor:
+        """The mask training sees: the relaxation, with gradients to the scores."""
+        if self.relaxation == "sigmoid":
+            return soft_mask(self.scores, self.k, self.temperature)
+        soft = soft_mask(self.scores, self.k, 1.0)
+        return self.mask + (soft - soft.detach())  # exactly the hard values, the soft gradient
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        learning = self.layout == "learned" and self.training
+        return x * (self.training_mask() if learning else self.mask)
+
+    def anneal(self, progress: float) -> None:
+        self.temperature = self.final_temperature**progress
+
+    def maps(self) -> dict[str, torch.Tensor]:
+        maps = {"mask": self.mask.detach()}
+        if self.layout == "learned":
+            maps["mask_scores"] = self.scores.detach()
+            temperature = self.temperature if self.relaxation == "sigmoid" else 1.0
+            maps["mask_soft"] = soft_mask(self.scores.detach(), self.k, temperature)
+        return maps
+
+    def extra_repr(self) -> str:
+        h, w = self.in_shape[1:]
+        relaxed = f", relaxation={self.relaxation}" if self.layout == "learned" else ""
+        return f"{self.k} of {h}x{w} pixels, layout={self.layout}{relaxed}"

@@ -1,0 +1,140 @@
+"""Colour filter arrays: the Bayer and RGBW layouts, random and learned CFAs, RGB-only input."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from deepimg.physics.cfa import FILTERS, ColorFilterArray
+from tests.physics.contract import (
+    assert_gradients_reach_input_and_parameters,
+    assert_state_dict_round_trip,
+)
+
+# A flat scene whose three channels have distinct values: a pixel's reading names its filter.
+RED, GREEN, BLUE = 0.9, 0.5, 0.1
+
+
+def flat_scene(h: int, w: int) -> torch.Tensor:
+    return torch.tensor([RED, GREEN, BLUE]).view(1, 3, 1, 1).expand(2, 3, h, w).clone()
+
+
+def filter_names(tile: torch.Tensor) -> list[str]:
+    """The filter letter of each pixel of an RGB transmittance tile ``(3, h, w)``, raster order."""
+    table = torch.tensor(list(FILTERS.values()))
+    pixels = tile.flatten(1).T
+    match = (pixels[:, None, :] - table[None]).abs().amax(dim=2) < 1e-6
+    assert (match.sum(dim=1) == 1).all(), "a pixel's filter is not one of FILTERS"
+    return [list(FILTERS)[int(i)] for i in match.float().argmax(dim=1)]
+
+
+def test_bayer_is_rggb_with_red_at_the_origin() -> None:
+    y = ColorFilterArray((3, 6, 8), pattern="bayer")(flat_scene(6, 8))
+    assert y.shape == (2, 1, 6, 8)
+    expected = torch.tensor([[RED, GREEN], [GREEN, BLUE]]).repeat(3, 4)
+    assert torch.allclose(y[0, 0], expected)
+
+
+def test_bayer_tile_is_half_green_a_quarter_red_a_quarter_blue() -> None:
+    names = filter_names(ColorFilterArray((3, 8, 8)).maps()["cfa"])
+    assert names == ["R", "G", "G", "B"]
+    assert [names.count(c) / 4 for c in "RGB"] == [0.25, 0.5, 0.25]
+
+
+def test_each_pixel_of_the_mosaic_reads_its_own_colour_channel() -> None:
+    x = torch.rand(3, 3, 5, 7)
+    y = ColorFilterArray((3, 5, 7))(x)[:, 0]
+    assert torch.equal(y[:, 0::2, 0::2], x[:, 0, 0::2, 0::2])  # R
+    assert torch.equal(y[:, 0::2, 1::2], x[:, 1, 0::2, 1::2])  # G on red rows
+    assert torch.equal(y[:, 1::2, 0::2], x[:, 1, 1::2, 0::2])  # G on blue rows
+    assert torch.equal(y[:, 1::2, 1::2], x[:, 2, 1::2, 1::2])  # B
+
+
+def test_rgbw_is_half_white_on_a_checkerboard_and_white_reads_the_mean() -> None:
+    layer = ColorFilterArray((3, 8, 8), pattern="rgbw")
+    names = filter_names(layer.maps()["cfa"])
+    assert len(names) == 16
+    assert [names.count(c) / 16 for c in "RGBW"] == [0.125, 0.25, 0.125, 0.5]
+    white = torch.tensor([(i + j) % 2 == 0 for i in range(4) for j in range(4)])
+    assert [n == "W" for n in names] == white.tolist()
+    y = layer(flat_scene(8, 8))[0, 0]
+    assert y[0, 0].item() == pytest.approx((RED + GREEN + BLUE) / 3)
+    assert y[0, 1].item() == pytest.approx(RED) and y[3, 2].item() == pytest.approx(BLUE)
+
+
+def test_a_white_scene_reads_one_through_every_filter() -> None:
+    for pattern in ("bayer", "rgbw", "random", "learned"):
+        y = ColorFilterArray((3, 9, 9), pattern=pattern).eval()(torch.ones(1, 3, 9, 9))
+        assert torch.allclose(y, torch.ones(1, 1, 9, 9))
+
+
+def test_random_cfa_is_one_colour_per_pixel_about_a_third_each_and_seeded() -> None:
+    def tile(seed: int) -> torch.Tensor:
+        return ColorFilterArray((3, 60, 60), pattern="random", cfa_tile=None, cfa_seed=seed)
+
+    names = filter_names(tile(1).maps()["cfa"])
+    assert len(names) == 3600 and "W" not in names
+    assert all(0.3 < names.count(c) / 3600 < 0.37 for c in "RGB")
+    assert torch.equal(tile(1).fixed_filters, tile(1).fixed_filters)
+    assert not torch.equal(tile(1).fixed_filters, tile(2).fixed_filters)
+
+
+def test_the_tile_repeats_across_the_sensor_and_is_cropped_to_it() -> None:
+    layer = ColorFilterArray((3, 11, 13), pattern="random", cfa_tile=4)
+    x = torch.rand(2, 3, 11, 13)
+    y = layer(x)
+    assert y.shape == (2, 1, 11, 13) and layer.out_shape == (1, 11, 13)
+    assert layer.maps()["cfa"].shape == (3, 4, 4)
+    tile = layer.maps()["cfa"]
+    assert torch.allclose(y[:, 0, 4:8, 8:12], (x[:, :, 4:8, 8:12] * tile).sum(dim=1))
+    small = ColorFilterArray((3, 5, 6), pattern="learned", cfa_tile=8)  # the tile is the scene
+    assert small.maps()["cfa"].shape == (3, 5, 6)
+
+
+def test_learned_cfa_in_evaluation_is_one_filter_per_pixel() -> None:
+    layer = ColorFilterArray((3, 8, 8), pattern="learned", cfa_tile=4).eval()
+    x = torch.rand(2, 3, 8, 8)
+    for scale in (0.0, 1.0, 10.0):
+        with torch.no_grad():
+            layer.logits.add_(scale * torch.randn_like(layer.logits))
+        tile = layer.maps()["cfa"]
+        names = filter_names(tile)  # asserts every pixel is exactly one filter
+        choice = layer.logits.argmax(dim=0).flatten().tolist()
+        assert names == [list(FILTERS)[i] for i in choice]
+        assert torch.allclose(layer(x)[:, 0], (x * tile.repeat(1, 2, 2)).sum(dim=1))
+
+
+def test_learned_temperature_rises_and_the_soft_cfa_approaches_the_hard_one() -> None:
+    torch.manual_seed(0)
+    layer = ColorFilterArray((3, 8, 8), pattern="learned", cfa_tile=4, cfa_temperature=50.0)
+    with torch.no_grad():
+        layer.logits.copy_(torch.randn_like(layer.logits))  # logits spread as after training
+    x = torch.rand(2, 3, 8, 8)
+    hard = layer.eval()(x)
+    layer.train()
+    temperatures, distances = [], []
+    for progress in (0.0, 0.5, 1.0):
+        layer.anneal(progress)
+        temperatures.append(layer.temperature)
+        distances.append((layer(x) - hard).abs().mean().item())
+    assert temperatures == pytest.approx([1.0, 50**0.5, 50.0])
+    assert distances[0] > distances[1] > distances[2] and distances[2] < 0.1 * distances[0]
+    weights = layer.maps()["cfa_weights"]
+    assert weights.shape == (4, 4, 4) and torch.allclose(weights.sum(dim=0), torch.ones(4, 4))
+
+
+@pytest.mark.parametrize("channels", [1, 2, 4])
+def test_a_scene_that_is_not_rgb_is_refused(channels: int) -> None:
+    with pytest.raises(ValueError, match=rf"RGB dataset \(3 channels\), got {channels} channel"):
+        ColorFilterArray((channels, 8, 8))
+
+
+def test_gradients_reach_the_scene_and_the_logits() -> None:
+    layer = ColorFilterArray((3, 8, 8), pattern="learned", cfa_tile=4)
+    assert_gradients_reach_input_and_parameters(layer, torch.rand(2, 3, 8, 8))
+
+
+@pytest.mark.parametrize("pattern", ["bayer", "rgbw", "random", "learned"])
+def test_state_dict_round_trip(pattern: str) -> None:
+    make = lambda: ColorFilterArray((3, 8, 8), pattern=pattern, cfa_tile=4)  # noqa: E731
+    assert_state_dict_round_trip(make, torch.rand(2, 3, 8, 8), perturb=pattern == "learned")

@@ -51,7 +51,9 @@ class Noise(PhysicalLayer):
         """Noisy electron counts: the surrogate in training, exact and seeded in evaluation."""
         mu = self.mean_electrons(x)
         if self.training:
-            return mu + torch.sqrt(mu + self.read_noise_e**2) * torch.randn_like(mu)
+            # The floor keeps the gradient of the square root finite on black pixels (mu = 0).
+            std = torch.sqrt((mu + self.read_noise_e**2).clamp_min(1e-6))
+            return mu + std * torch.randn_like(mu)
         generator = F.batch_generator(x, self.noise_seed)
         shot = torch.poisson(mu.detach(), generator=generator)
         read = torch.randn(mu.shape, generator=generator, device=x.device, dtype=mu.dtype)

@@ -24,6 +24,21 @@ def assert_gradients_reach_input_and_parameters(layer: PhysicalLayer, x: torch.T
         assert p.grad is not None, f"no gradient reaches {name}"
         assert torch.isfinite(p.grad).all(), f"non-finite gradient in {name}"
         assert p.grad.abs().sum() > 0, f"zero gradient in {name}"
+    assert_gradients_finite_on_black(layer, x)
+
+
+def assert_gradients_finite_on_black(layer: PhysicalLayer, x: torch.Tensor) -> None:
+    """Real scenes have black pixels (Fashion-MNIST's background is exactly 0): square roots
+    and logarithms of the signal must not turn their gradients into inf or NaN there."""
+    layer.zero_grad()
+    x = x.detach().clone()
+    x[..., : x.shape[-1] // 2] = 0
+    x.requires_grad_(True)
+    out = layer(x)
+    (out * torch.randn_like(out)).sum().backward()
+    assert torch.isfinite(x.grad).all(), "non-finite gradient on black pixels"
+    for name, p in layer.named_parameters():
+        assert p.grad is None or torch.isfinite(p.grad).all(), f"non-finite {name} on black"
 
 
 def assert_state_dict_round_trip(

@@ -61,3 +61,11 @@ def test_gradient_reaches_the_scene_in_training() -> None:
     x = torch.rand(4, *SHAPE, requires_grad=True)
     Noise(SHAPE, photons=20, read_noise_e=1.0).train()(x).sum().backward()
     assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+
+
+def test_gradient_is_finite_on_black_pixels() -> None:
+    x = torch.zeros(2, 1, 8, 8)
+    x[:, :, 2:5, 2:5] = 0.5  # an object on a black background, as in Fashion-MNIST
+    x.requires_grad_(True)
+    Noise((1, 8, 8), photons=100).train()(x).sum().backward()
+    assert torch.isfinite(x.grad).all()

@@ -35,13 +35,23 @@ def roots(tmp_path_factory: pytest.TempPathFactory, fmnist_root: Path) -> dict[s
     }
 
 
+# The 8x8 digits scene is smaller than the default 14x14 sensor; such a sensor is refused
+# (tests/physics/test_downsample.py), so these layers get one that fits.
+SMALL_SENSOR = {
+    "downsample": ["physical_layer.pixels=4"],
+    "pixel_layout": ["physical_layer.pixels=4"],
+    "sensor": ["physical_layer.parts.downsample.pixels=4"],
+}
+
+
 @pytest.mark.parametrize("dataset", ["digits", "mnist", "folder", "medmnist"])
 @pytest.mark.parametrize("layer", config.groups()["physical_layer"])
 def test_dataset_and_physical_layer_build_and_run(
     roots, dataset: str, layer: str, tmp_path, monkeypatch
 ) -> None:
     monkeypatch.setenv("DEEPIMG_DATA", str(tmp_path))
-    cfg = config.compose([f"dataset={dataset}", f"physical_layer={layer}", *roots[dataset]])
+    small = SMALL_SENSOR.get(layer, []) if dataset == "digits" else []
+    cfg = config.compose([f"dataset={dataset}", f"physical_layer={layer}", *roots[dataset], *small])
     config.check_config(cfg)
     datamodule = build_datamodule(cfg)
     if layer in COLOUR_ONLY and datamodule.channels == 1:

@@ -5,12 +5,12 @@ BIN    := $(VENV)/bin
 FMNIST := /usr/share/datasets/fashion-mnist
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: help install data test lint bench clean
+.PHONY: help install data browser test lint bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-install: $(BIN)/deepimg data  ## create .venv with torch (CPU), deepimg and its dev tools, and the data
+install: $(BIN)/deepimg data browser  ## create .venv with torch (CPU), deepimg and its dev tools, the data and Chromium
 
 $(BIN)/deepimg: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,14 @@ data:  ## install Debian's Fashion-MNIST package when apt is available and the d
 	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	  (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist) >/dev/null && echo "Fashion-MNIST installed in $(FMNIST)"; \
 	else echo "no apt: deepimg downloads Fashion-MNIST on first use (or set dataset.root)"; fi
+
+browser:  ## install Debian's chromium when apt is available: the test that renders the report page uses it
+	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then \
+	  echo "Chromium: $$(command -v chromium || command -v chromium-browser)"; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+	    && echo "Chromium installed" || echo "Chromium could not be installed: the browser test will be skipped"; \
+	else echo "no apt: without Chromium the browser test is skipped"; fi
 
 test:  ## run the test suite (CPU, a few minutes)
 	$(BIN)/pytest -q

@@ -18,12 +18,13 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from deepimg import config
+from deepimg.analysis.run_analysis import analyse_run, settings_from_config
 from deepimg.analysis.tables import print_metrics
 from deepimg.build import build_datamodule, build_module
 from deepimg.errors import UserError
 from deepimg.overrides import OVERRIDE, expand_short_keys
 from deepimg.runs import new_run_dir, write_metrics
-from deepimg.train import quiet_lightning
+from deepimg.train import quiet_lightning, save_physics_pictures
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,11 @@ def evaluate(ckpt: Path, overrides: list[str], out_dir: Path | None = None) -> d
         "overrides": " ".join(overrides),
     }
     write_metrics(out_dir, metrics)
+    settings = settings_from_config(cfg)
+    if settings.figures != "none":
+        save_physics_pictures(module, datamodule, out_dir)
+    history = ckpt.resolve().parent.parent / "metrics.csv"  # the training run's learning curves
+    page = analyse_run(module, datamodule, out_dir, settings, history, trainer.strategy.root_device)
     print_metrics(metrics, title=f"{ckpt} {' '.join(overrides)}".strip())
-    print(f"metrics: {out_dir / 'metrics.json'}")
+    print(f"metrics: {out_dir / 'metrics.json'}" + (f", figures: {page}" if page else ""))
     return metrics

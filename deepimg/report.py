@@ -1,13 +1,15 @@
-"""``deepimg report``: one table, plots and a Markdown summary for a sweep (or a folder of sweeps).
+"""``deepimg report``: one table, plots and a web page for a sweep, a folder of sweeps,
+or several sweeps side by side.
 
 Runs are found by their ``.hydra/overrides.yaml``. The swept keys are those whose value
 differs between runs; their typed values come from each run's ``.hydra/config.yaml``.
 Runs without ``metrics.json`` are failed runs: they are listed, never silently dropped.
+Given several folders (``deepimg report A B``), each run also gets a ``sweep`` column
+naming its folder, so the sweeps share axes in the plots and tables.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +19,34 @@ from omegaconf import OmegaConf
 from rich.console import Console
 from rich.table import Table
 
+from deepimg.analysis.progress import run_steps
+from deepimg.analysis.provenance import git_commit, versions
+from deepimg.analysis.sweep_figures import heatmap_jobs, metric_plot_jobs
+from deepimg.analysis.sweep_page import SweepReport, write_sweep_page
 from deepimg.config import groups
 from deepimg.errors import UserError
 from deepimg.overrides import OVERRIDE
 from deepimg.runs import find_runs, read_metrics
 
 SEED = "seed"
+SWEEP = "sweep"  # the column naming each run's folder when several are compared
+
+
+def sweep_labels(dirs: list[Path]) -> list[str]:
+    """The shortest trailing parts of the folders' paths that tell them apart."""
+    parts = [d.resolve().parts for d in dirs]
+    for k in range(1, max(len(p) for p in parts) + 1):
+        labels = ["/".join(p[-k:]) for p in parts]
+        if len(set(labels)) == len(labels):
+            return labels
+    return [str(d) for d in dirs]  # the same folder given twice
 
 
 def load_runs(dirs: list[Path]) -> list[dict[str, Any]]:
-    """Each run as {path, overrides (key -> text), config, metrics or None}."""
+    """Each run as {path, sweep (its folder's label), overrides (key -> text), config,
+    metrics or None}."""
     runs = []
-    for root in dirs:
+    for root, label in zip(dirs, sweep_labels(dirs), strict=True):
         if not root.is_dir():
             raise UserError(
                 f"'{root}' does not exist or is not a folder; give a sweep folder such as outputs/multirun/<date>/<time>"
@@ -49,6 +67,7 @@ def load_runs(dirs: list[Path]) -> list[dict[str, Any]]:
             runs.append(
                 {
                     "path": run,
+                    "sweep": label,
                     "overrides": overrides,
                     "config": config,
                     "metrics": read_metrics(run),
@@ -80,12 +99,16 @@ def typed_value(run: dict[str, Any], key: str, group_names: set[str]) -> Any:
     return value
 
 
-def runs_table(runs: list[dict[str, Any]], keys: list[str], metrics: list[str]) -> pd.DataFrame:
-    """One row per run: the swept parameters (by column name), the metrics, status and path."""
+def runs_table(
+    runs: list[dict[str, Any]], keys: list[str], metrics: list[str], by_sweep: bool = False
+) -> pd.DataFrame:
+    """One row per run: its sweep (when ``by_sweep``), the swept parameters (by column
+    name), the metrics, status and path."""
     names, group_names = column_names(keys), set(groups())
     rows = []
     for run in runs:
-        row = {names[k]: typed_value(run, k, group_names) for k in keys}
+        row = {SWEEP: run["sweep"]} if by_sweep else {}
+        row.update({names[k]: typed_value(run, k, group_names) for k in keys})
         values = run["metrics"] or {}
         row.update({m: values.get(m) for m in metrics})
         row["status"] = values.get("status", "failed") if run["metrics"] else "failed"
@@ -156,72 +179,132 @@ def print_table(
         console.print(f"[red]failed[/red] (no metrics.json): {run}")
 
 
-def plot_metrics(
-    summary: pd.DataFrame, params: list[str], metrics: list[str], out: Path
+def finished_runs(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """The completed runs, with metrics as numbers (a missing one as NaN)."""
+    done = table[table["status"] == "completed"].copy()
+    for m in metrics:
+        done[m] = pd.to_numeric(done[m], errors="coerce")
+    return done
+
+
+def flat_config(config: Any, prefix: str = "") -> dict[str, Any]:
+    """A config as {dotted key: leaf value}, without Hydra's own keys and the output path."""
+    if OmegaConf.is_config(config):
+        config = OmegaConf.to_container(config, resolve=False)
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        path = f"{prefix}{key}"
+        if path in ("hydra", "paths"):
+            continue
+        if isinstance(value, dict) and value:
+            flat.update(flat_config(value, path + "."))
+        else:
+            flat[path] = value
+    return flat
+
+
+def config_differences(runs: list[dict[str, Any]], names: list[str]) -> pd.DataFrame:
+    """Rows: runs; columns: the config keys whose value is not the same in every run."""
+    flats = [flat_config(run["config"]) for run in runs]
+    keys = list(dict.fromkeys(k for flat in flats for k in flat))
+    differing = [k for k in keys if len({repr(flat.get(k)) for flat in flats}) > 1]
+    rows = [{k: flat.get(k) for k in differing} for flat in flats]
+    return pd.DataFrame(rows, index=pd.Index(names, name="run"), columns=differing)
+
+
+def last_log_line(run: Path) -> str:
+    """The last non-empty line of the run's Hydra log (``<job name>.log``), or a note."""
+    for log in sorted(run.glob("*.log")):
+        lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+        if lines:
+            return lines[-1]
+    return "(no log lines)"
+
+
+def run_names(runs: list[dict[str, Any]], dirs: list[Path]) -> list[str]:
+    """Each run's folder relative to the folder it was found under, prefixed by its sweep
+    when several sweeps are compared."""
+    names = []
+    for run in runs:
+        root = next(d for d in dirs if run["path"].resolve().is_relative_to(d.resolve()))
+        name = run["path"].resolve().relative_to(root.resolve()).as_posix()
+        names.append(f"{run['sweep']}/{name}" if len(dirs) > 1 else name)
+    return names
+
+
+def make_figures(
+    done: pd.DataFrame, params: list[str], metrics: list[str], out: Path
 ) -> list[Path]:
-    """One PNG per metric and numeric swept parameter: mean with ± std error bars,
-    one line per setting of the other swept parameters."""
-    import matplotlib
+    """Metric-vs-parameter plots and heatmaps, under a progress bar."""
+    jobs = metric_plot_jobs(done, params, metrics, out) + heatmap_jobs(done, params, metrics, out)
+    return run_steps("report", jobs)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    paths = []
-    numeric = [p for p in params if p != SEED and pd.api.types.is_numeric_dtype(summary[p])]
-    for x in numeric:
-        others = [p for p in params if p not in (x, SEED)]
-        for m in metrics:
-            fig, ax = plt.subplots(figsize=(5, 3.6))
-            lines = summary.groupby(others, dropna=False) if others else [((), summary)]
-            for label, part in lines:
-                part = part.sort_values(x)
-                std = part.get(f"{m}_std")
-                name = ", ".join(
-                    f"{k}={v}"
-                    for k, v in zip(
-                        others, label if isinstance(label, tuple) else (label,), strict=False
-                    )
-                )
-                ax.errorbar(part[x], part[m], yerr=std, marker="o", capsize=3, label=name or None)
-            ax.set_xlabel(x)
-            ax.set_ylabel(m)
-            ax.grid(alpha=0.3)
-            if others:
-                ax.legend(fontsize=7)
-            fig.tight_layout()
-            path = (
-                out
-                / f"{re.sub(r'[^A-Za-z0-9]+', '_', m)}_vs_{re.sub(r'[^A-Za-z0-9]+', '_', x)}.png"
-            )
-            fig.savefig(path, dpi=150)
-            plt.close(fig)
-            paths.append(path)
-    return paths
+def write_page(
+    runs: list[dict[str, Any]],
+    dirs: list[Path],
+    table: pd.DataFrame,
+    summary: pd.DataFrame,
+    params: list[str],
+    metrics: list[str],
+    figures: list[Path],
+    out: Path,
+) -> Path:
+    """``out/index.html``: the page with the figures, the tables and where they came from."""
+    names = run_names(runs, dirs)
+    columns = display_columns(summary)
+    failed = [(name, run) for name, run in zip(names, runs, strict=True) if run["metrics"] is None]
+    page = SweepReport(
+        sources=dirs,
+        params=params,
+        metrics=metrics,
+        summary_header=columns,
+        summary_rows=[[cell(row, c, metrics) for c in columns] for _, row in summary.iterrows()],
+        runs=table,
+        run_names=names,
+        config_differences=config_differences(runs, names),
+        last_log_lines={name: last_log_line(run["path"]) for name, run in failed},
+        figures=figures,
+        versions=versions(),
+        commit=git_commit(),
+    )
+    return write_sweep_page(page, out)
+
+
+def default_out(dirs: list[Path]) -> Path:
+    if len(dirs) == 1:
+        return dirs[0] / "report"
+    others = sweep_labels(dirs)[1:]
+    return dirs[0] / ("report-vs-" + "+".join(label.replace("/", "_") for label in others))
 
 
 def report(dirs: list[Path], metrics: list[str], out: Path | None = None) -> pd.DataFrame:
-    """Scan ``dirs``, write ``<out>/summary.csv``, ``summary.md`` and plots; print the table."""
+    """Scan ``dirs``; write ``<out>/summary.csv``, ``runs.csv``, ``summary.md``, plots and
+    ``index.html``; print the table. ``out`` defaults to ``<first dir>/report``, or for a
+    comparison ``<first dir>/report-vs-<the others>``, which leaves each sweep's own report be."""
     runs = load_runs(dirs)
     keys = swept_keys(runs)
-    params = [column_names(keys)[k] for k in keys]
-    table = runs_table(runs, keys, metrics)
+    by_sweep = len(dirs) > 1
+    params = [SWEEP] * by_sweep + [column_names(keys)[k] for k in keys]
+    table = runs_table(runs, keys, metrics, by_sweep)
     failed = table[table["status"] != "completed"]
     if len(failed) == len(table):
         raise UserError(
             f"none of the {len(table)} runs under {', '.join(map(str, dirs))} has finished (no metrics.json)"
         )
     summary = summarize(table, params, metrics)
-    out = out or dirs[0] / "report"
+    out = out or default_out(dirs)
     out.mkdir(parents=True, exist_ok=True)
     summary.to_csv(out / "summary.csv", index=False)
     table.to_csv(out / "runs.csv", index=False)
     (out / "summary.md").write_text(to_markdown(summary, failed, metrics))
-    plots = plot_metrics(summary, params, metrics, out)
+    figures = make_figures(finished_runs(table, metrics), params, metrics, out)
+    page = write_page(runs, dirs, table, summary, params, metrics, figures, out)
     print_table(
         summary,
         failed,
         metrics,
         title=f"{len(table)} runs, swept: {', '.join(params) or 'nothing'}",
     )
-    print(f"report: {out} (summary.csv, summary.md, {len(plots)} plots)")
+    print(f"report: {page} (and summary.csv, summary.md, {len(figures)} plots in {out})")
     return summary

@@ -17,6 +17,7 @@ from pytorch_lightning.loggers import CSVLogger
 
 from deepimg import __version__
 from deepimg.analysis.physics_figures import save_physics_figures
+from deepimg.analysis.run_analysis import analyse_run, settings_from_config
 from deepimg.analysis.tables import print_class_balance
 from deepimg.build import build_datamodule, build_module
 from deepimg.data.datamodule import ImageDataModule
@@ -96,6 +97,15 @@ def example_scenes(datamodule: ImageDataModule, n: int = 8) -> tuple[torch.Tenso
     return scenes[picks], labels[picks]
 
 
+def save_physics_pictures(
+    module: ImagingModule, datamodule: ImageDataModule, run_dir: Path
+) -> None:
+    """``physics/``: example scenes before and after the physical layer, and its maps."""
+    scenes, labels = example_scenes(datamodule)
+    titles = [datamodule.class_names[int(y)] for y in labels]
+    save_physics_figures(module.physics, scenes, titles, run_dir / "physics")
+
+
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Train and test one configuration; returns the flat metrics also written to metrics.json."""
     run_dir = Path(cfg.paths.output_dir)
@@ -116,9 +126,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     best = trainer.checkpoint_callback.best_model_path or None
     test_metrics = trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False)[0]
 
-    scenes, labels = example_scenes(datamodule)
-    titles = [datamodule.class_names[int(y)] for y in labels]
-    save_physics_figures(module.physics, scenes, titles, run_dir / "physics")
+    save_physics_pictures(module, datamodule, run_dir)
     metrics = {
         **{k: v for k, v in fit_metrics.items() if not k.endswith("_step")},
         **test_metrics,
@@ -129,5 +137,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "best_checkpoint": str(Path(best).relative_to(run_dir)) if best else None,
     }
     write_metrics(run_dir, metrics)
+    settings, device = settings_from_config(cfg), trainer.strategy.root_device
+    analyse_run(module, datamodule, run_dir, settings, run_dir / "metrics.csv", device)
     log.info("test/acc=%.4f  (%s)", metrics.get("test/acc", float("nan")), run_dir)
     return metrics

@@ -22,6 +22,7 @@ def test_every_group_of_the_design_exists() -> None:
         "augmentation",
         "regularization",
         "trainer",
+        "analysis",
     }
     assert expected <= set(config.groups())
 

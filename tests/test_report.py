@@ -95,3 +95,80 @@ def test_missing_and_empty_folders_are_user_errors(tmp_path: Path) -> None:
         report([tmp_path / "nope"], metrics=["test/acc"])
     with pytest.raises(UserError, match="no runs under"):
         report([tmp_path], metrics=["test/acc"])
+
+
+# ---- the web page -----------------------------------------------------------------------------
+
+
+def test_the_page_links_every_run_and_names_why_runs_failed(sweep: Path) -> None:
+    from tests.analysis.pages import missing_images, references
+
+    (sweep / "0" / "index.html").write_text("<html>run 0</html>")  # a run with its own page
+    (sweep / "5" / "train.log").write_text("[INFO] - epoch 1\n[ERROR] - CUDA out of memory\n\n")
+    report([sweep], metrics=["test/acc"])
+    page = sweep / "report" / "index.html"
+    links = references(page).links
+    assert "../0/index.html" in links and "../1" in links  # a page where there is one
+    assert len(links) == 6 + 1  # every run, and the failed one again in its own table
+    text = page.read_text()
+    assert "Failed runs (1)" in text and "[ERROR] - CUDA out of memory" in text
+    assert ">physical_layer.bits</th>" in text and ">seed</th>" in text  # what differs
+    assert "torch" in text and "python" in text and "git commit" in text
+    assert missing_images(page) == [] and "test_acc_vs_bits.png" in references(page).images
+
+
+def test_two_numeric_parameters_get_a_heatmap(tmp_path: Path) -> None:
+    for i, (bits, sigma) in enumerate([(1, 0.5), (1, 1.0), (4, 0.5), (4, 1.0)]):
+        make_run(
+            tmp_path / str(i),
+            [f"physical_layer.bits={bits}", f"physical_layer.sigma={sigma}"],
+            {"physical_layer": {"bits": bits, "sigma": sigma}},
+            {"test/acc": 0.5 + 0.1 * bits - 0.1 * sigma},
+        )
+    report([tmp_path], metrics=["test/acc"])
+    heatmap = tmp_path / "report" / "test_acc_heatmap_bits_sigma.png"
+    assert heatmap.stat().st_size > 5000
+    assert "test_acc_heatmap_bits_sigma.png" in (tmp_path / "report" / "index.html").read_text()
+
+
+def test_a_categorical_parameter_gets_a_plot_and_no_heatmap(tmp_path: Path) -> None:
+    for i, layer in enumerate(["blur", "noise"]):
+        make_run(tmp_path / str(i), [f"physical_layer={layer}"], {}, {"test/acc": 0.7 + 0.1 * i})
+    report([tmp_path], metrics=["test/acc"])
+    made = sorted(p.name for p in (tmp_path / "report").glob("*.png"))
+    assert made == ["test_acc_vs_physical_layer.png"]
+
+
+def test_several_sweeps_share_axes(tmp_path: Path) -> None:
+    """`deepimg report fixed learned`: one table and one plot, a `sweep` column telling them apart."""
+    for sweep, learnable in (("fixed", []), ("learned", ["physical_layer.learnable=true"])):
+        for i, bits in enumerate((1, 2)):
+            make_run(
+                tmp_path / sweep / str(i),
+                [f"physical_layer.bits={bits}", *learnable],
+                {"physical_layer": {"bits": bits, "learnable": bool(learnable)}},
+                {"test/acc": 0.5 + 0.1 * bits + (0.05 if learnable else 0)},
+            )
+    summary = report([tmp_path / "fixed", tmp_path / "learned"], metrics=["test/acc"])
+    assert summary["sweep"].tolist() == ["fixed", "fixed", "learned", "learned"]
+    assert summary["test/acc"].tolist() == pytest.approx([0.6, 0.7, 0.65, 0.75])
+    assert not (tmp_path / "fixed" / "report").exists()  # the sweep's own report is left be
+    out = tmp_path / "fixed" / "report-vs-learned"
+    assert (out / "test_acc_vs_bits.png").stat().st_size > 5000
+    text = (out / "index.html").read_text()
+    assert "learned/1" in text and "../../learned/1" in text  # run names and links
+
+
+def test_sweep_labels_are_the_shortest_distinct_path_endings(tmp_path: Path) -> None:
+    from deepimg.report import sweep_labels
+
+    a, b = tmp_path / "day1" / "10-00", tmp_path / "day2" / "10-00"
+    assert sweep_labels([a, b]) == ["day1/10-00", "day2/10-00"]
+    assert sweep_labels([a, tmp_path / "day1" / "11-00"]) == ["10-00", "11-00"]
+
+
+def test_no_git_commit_outside_a_git_checkout(tmp_path: Path) -> None:
+    from deepimg.analysis.provenance import git_commit, versions
+
+    assert git_commit(tmp_path) is None
+    assert {"python", "torch", "pytorch-lightning", "deepimg"} <= set(versions())

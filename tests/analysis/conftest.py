@@ -1,0 +1,70 @@
+"""A run folder analysed with every figure, shared by the tests of this folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from deepimg import config
+from deepimg.analysis.run_analysis import AnalysisSettings, analyse_run
+from deepimg.build import build_datamodule, build_module
+from deepimg.runs import write_metrics
+from deepimg.train import save_physics_pictures
+
+# The CSV logger's layout for three epochs whose validation loss bottoms out at epoch 2.
+HISTORY = """epoch,step,train/acc,train/loss,train/loss_step,val/acc,val/loss
+0,10,,,1.9,,
+0,17,,,,0.70,0.90
+0,17,0.55,1.40,,,
+1,35,,,,0.85,0.50
+1,35,0.80,0.60,,,
+2,53,,,,0.84,0.62
+2,53,0.93,0.25,,,
+"""
+
+
+@pytest.fixture(scope="session")
+def one_thread():
+    """Tiny tensors: one torch thread is faster, and far faster on a machine whose cores are
+    busy (spinning threads wait for each other)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def digits_module(one_thread):
+    """An ImagingModule (4-bit sensor, small CNN) on scikit-learn's 8x8 digits, trained for
+    a few dozen steps so its figures show structure; and its data module."""
+    cfg = config.compose(
+        ["dataset=digits", "physical_layer.bits=4", "model.channels=8", "model.fc=[32]"]
+    )
+    datamodule = build_datamodule(cfg)
+    module = build_module(cfg, datamodule)
+    torch.manual_seed(0)
+    optimizer = torch.optim.Adam(module.parameters(), lr=3e-3)
+    module.train()
+    for scenes, labels in datamodule.train_dataloader():
+        loss = torch.nn.functional.cross_entropy(module(scenes), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return module.eval(), datamodule
+
+
+@pytest.fixture(scope="session")
+def analysed_run(digits_module, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run folder as `deepimg train analysis=full` leaves it (small example counts)."""
+    module, datamodule = digits_module
+    run = tmp_path_factory.mktemp("run")
+    (run / "metrics.csv").write_text(HISTORY)
+    write_metrics(run, {"test/acc": 0.9, "status": "completed", "epochs": 3})
+    save_physics_pictures(module, datamodule, run)
+    settings = AnalysisSettings(
+        figures="full", examples_per_class=1, embedding_samples=120, mosaic_side=2
+    )
+    analyse_run(module, datamodule, run, settings, history=run / "metrics.csv")
+    return run

@@ -1,0 +1,66 @@
+"""The pages in a real browser: headless Chromium renders them, and every image they use exists."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from deepimg.report import report
+from tests.analysis.pages import missing_images, references
+from tests.test_report import make_run
+
+CHROMIUM = next(
+    (found for name in ("chromium", "chromium-browser") if (found := shutil.which(name))), None
+)
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="no chromium or chromium-browser on PATH (make install adds Debian's chromium)",
+)
+
+
+def screenshot(page: Path, png: Path, size: str = "1280,2000") -> Image.Image:
+    """Render ``page`` headless into ``png``; fails with Chromium's own words if it cannot."""
+    flags = ["--headless", "--disable-gpu", "--hide-scrollbars", f"--window-size={size}"]
+    if os.geteuid() == 0:
+        flags.append("--no-sandbox")  # Chromium refuses to sandbox itself as root
+    result = subprocess.run(
+        [CHROMIUM, *flags, f"--screenshot={png}", page.resolve().as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert png.is_file(), result.stderr[-2000:]
+    return Image.open(png).convert("RGB")
+
+
+def assert_rendered(image: Image.Image) -> None:
+    """A page with plots and tables, not a blank or an error page: many distinct colours."""
+    assert image.size == (1280, 2000)
+    colours = image.getcolors(maxcolors=1 << 16)
+    assert colours is None or len(colours) > 200
+
+
+def test_the_sweep_report_renders_with_all_its_images(tmp_path: Path, analysed_run: Path) -> None:
+    for i, (bits, seed) in enumerate([(1, 0), (1, 1), (4, 0), (4, 1)]):
+        make_run(
+            tmp_path / "sweep" / str(i),
+            [f"physical_layer.bits={bits}", f"seed={seed}"],
+            {"physical_layer": {"bits": bits}, "seed": seed},
+            {"test/acc": 0.5 + 0.1 * bits + 0.01 * seed},
+        )
+    shutil.copytree(analysed_run, tmp_path / "sweep" / "0", dirs_exist_ok=True)  # a real run page
+    report([tmp_path / "sweep"], metrics=["test/acc"])
+    page = tmp_path / "sweep" / "report" / "index.html"
+    assert references(page).images and missing_images(page) == []
+    png = tmp_path / "report.png"
+    assert_rendered(screenshot(page, png))
+    assert png.stat().st_size > 20_000
+
+
+def test_a_run_page_renders_with_all_its_images(analysed_run: Path, tmp_path: Path) -> None:
+    page = analysed_run / "index.html"
+    assert len(references(page).images) >= 10 and missing_images(page) == []
+    assert_rendered(screenshot(page, tmp_path / "run.png"))

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from deepimg import __version__
 from deepimg.errors import UserError
@@ -43,7 +43,8 @@ Rebuild a trained model from its checkpoint and its run's .hydra/config.yaml, ap
 overrides (e.g. bits=2 or physical_layer=none to re-test under another sensor; short keys and
 group=option work as in `deepimg train`), test it on the test split, print the metrics and
 write metrics.json and config.yaml into a new run folder outputs/<date>/<time>/
-(or hydra.run.dir=DIR).
+(or hydra.run.dir=DIR), with the figures of the `analysis` group (analysis=none|basic|full,
+as the run was trained unless overridden) and an index.html that shows them.
 
 examples:
   deepimg eval ckpt=outputs/2026-11-23/10-00-00/checkpoints/best.ckpt
@@ -114,14 +115,38 @@ def prepare_train_args(args: Sequence[str]) -> list[str]:
     overrides, ranged = expand_ranges(ns.overrides)
     overrides = expand_short_keys(overrides, config.groups(), config.compose)
     multirun = ns.multirun or ranged
+    if multirun and ns.cfg:
+        raise UserError(
+            "--cfg prints one config and cannot be combined with a sweep (-m or A..B); "
+            "give one value per key to see its config"
+        )
     if ranged and not ns.multirun:
         flags.append("-m")
-    for variant in sweep_variants(overrides):
-        config.check_config(config.compose(variant))
+    variants = [config.compose(variant) for variant in sweep_variants(overrides)]
+    for cfg in variants:
+        config.check_config(cfg)
+    if not ns.cfg:
+        check_fit_to_data(variants)
     key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
     if not ns.cfg and not any(o.startswith(key + "=") for o in overrides):
         overrides.append(f"{key}={new_run_dir(multirun)}")
     return flags + overrides
+
+
+def check_fit_to_data(variants: list[DictConfig]) -> None:
+    """Build each variant's model on its data, before any run folder exists.
+
+    Some values are wrong only for a given dataset (a 40x40 sensor on 28x28 scenes, a colour
+    filter on grayscale images); finding them here keeps a sweep from failing half-way.
+    """
+    from deepimg.build import build_datamodule, build_module
+
+    datamodules = {}
+    for cfg in variants:
+        key = OmegaConf.to_yaml(cfg.dataset)  # augmentation never changes the shape
+        if key not in datamodules:
+            datamodules[key] = build_datamodule(cfg)
+        build_module(cfg, datamodules[key])
 
 
 def sweep_variants(overrides: list[str]) -> list[list[str]]:
@@ -193,15 +218,21 @@ def eval_command(args: list[str]) -> None:
 def report_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deepimg report",
-        description="Scan sweep folders for runs; write DIR/report/ (summary.csv, summary.md, "
-        "one PNG per metric and swept numeric parameter) and print the table.",
+        description="Scan sweep folders for runs; write DIR/report/ (index.html, a self-contained "
+        "page; summary.csv and summary.md; one PNG per metric and swept numeric parameter, a "
+        "heatmap for two) and print the table. Several folders (deepimg report A B) are "
+        "compared on shared axes, in A/report-vs-B/ unless --out is given.",
     )
     parser.add_argument("dirs", nargs="+", type=Path, help="a sweep folder, or a folder of sweeps")
     parser.add_argument(
         "--metrics", default="test/acc,test/f1,test/auroc",
         help="comma-separated metric names from metrics.json (default: %(default)s)",
     )  # fmt: skip
-    parser.add_argument("--out", type=Path, help="where to write the report (default: DIR/report)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="where to write the report (default: DIR/report, or A/report-vs-B for several)",
+    )
     return parser
 
 

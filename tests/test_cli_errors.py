@@ -43,13 +43,18 @@ def outputs_unchanged(workdir: Path) -> bool:
 @pytest.mark.parametrize(
     ("args", "fragments"),
     [
-        (["physical_layer=blurr"], ["blurr", "accepted: none, quantize"]),
+        (["physical_layer=blurr"], ["blurr", "accepted: blur, cfa,"]),
         (["bits=17"], ["physical_layer.bits=17", "1..16"]),
         (["bits=abc"], ["'abc'", "an integer in 1..16"]),
         (["bits=1.5"], ["1.5", "an integer in 1..16"]),
         (["bits=0..3", "-m"], ["physical_layer.bits=0", "1..16"]),
         (["dataset.root=/no/such/folder"], ["/no/such/folder", "existing folder"]),
         (["bitz=3"], ["bitz"]),
+        (["bits=1..2", "--cfg", "job"], ["--cfg", "cannot be combined with a sweep"]),
+        (["physics_lr=-1"], ["physics_lr=-1", "a number"]),
+        (["physical_layer=cfa"], ["cfa", "3 channels"]),
+        (["physical_layer=downsample", "pixels=40"], ["pixels=40", "1..28"]),
+        (["physical_layer=sensor", "sigma=-1"], ["physical_layer.parts.blur.sigma=-1", "0..20"]),
     ],
 )
 def test_bad_train_input(workdir: Path, args: list[str], fragments: list[str]) -> None:

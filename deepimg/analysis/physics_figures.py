@@ -45,10 +45,32 @@ def save_examples(
 
 
 def save_map(name: str, value: torch.Tensor, folder: Path) -> list[Path]:
-    """A parameter map as ``<name>.npy`` (exact numbers) and ``<name>.png`` (one panel a channel)."""
+    """A parameter as ``<name>.npy`` (exact numbers) and, unless it is a single number,
+    ``<name>.png``: a bar chart for a vector, one panel a channel for a map."""
     array = value.detach().cpu().float().numpy()
     np.save(folder / f"{name}.npy", array)
-    panels = array if array.ndim == 3 else array[None]
+    if array.ndim == 0:
+        return [folder / f"{name}.npy"]  # one number: examples.png's title shows it too
+    if array.ndim == 1:
+        fig = bar_chart(name, array)
+    else:
+        fig = map_panels(name, array if array.ndim == 3 else array[None])
+    fig.tight_layout()
+    fig.savefig(folder / f"{name}.png", dpi=120)
+    plt.close(fig)
+    return [folder / f"{name}.npy", folder / f"{name}.png"]
+
+
+def bar_chart(name: str, values: np.ndarray) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(max(3.4, 0.4 * len(values)), 3))
+    ax.bar(range(len(values)), values)
+    ax.set_xticks(range(len(values)))
+    ax.set_xlabel("index")
+    ax.set_title(name)
+    return fig
+
+
+def map_panels(name: str, panels: np.ndarray) -> plt.Figure:
     fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3), squeeze=False)
     for c, panel in enumerate(panels):
         im = axes[0, c].imshow(panel, cmap="viridis")
@@ -56,10 +78,7 @@ def save_map(name: str, value: torch.Tensor, folder: Path) -> list[Path]:
         axes[0, c].set_xticks([])
         axes[0, c].set_yticks([])
         fig.colorbar(im, ax=axes[0, c], fraction=0.046)
-    fig.tight_layout()
-    fig.savefig(folder / f"{name}.png", dpi=120)
-    plt.close(fig)
-    return [folder / f"{name}.npy", folder / f"{name}.png"]
+    return fig
 
 
 @torch.no_grad()

@@ -159,7 +159,11 @@ class Pupil(PhysicalLayer):
         return psfs.convolve(x, self.psf, self.pad_mode)
 
     def maps(self) -> dict[str, torch.Tensor]:
-        return {"psf": self.psf.detach(), "wavefront": self.wavefront.detach()}
+        return {
+            "psf": self.psf.detach(),
+            "wavefront": self.wavefront.detach(),
+            "zernike_waves": self.aberrations.detach(),  # in the order of ABERRATIONS
+        }
 
     def extra_repr(self) -> str:
         named = ", ".join(

@@ -104,7 +104,10 @@ class Quantize(PhysicalLayer):
         return digital_number * step
 
     def maps(self) -> dict[str, torch.Tensor]:
-        return {"gain": self.gain.detach()} if self.learnable else {}
+        maps = {"gain": self.gain.detach()} if self.learnable else {}
+        if self.learn_step:
+            maps["adc_step"] = self.step.detach()  # one number, in scene units
+        return maps
 
     def extra_repr(self) -> str:
         text = f"bits={self.bits}, learnable={self.learnable}, learn_step={self.learn_step}"

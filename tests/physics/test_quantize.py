@@ -156,10 +156,10 @@ def test_step_trains_to_the_lsq_fixed_point_on_uniform_scenes(bits: int) -> None
     assert full_scale == pytest.approx(q / (q + 1 / math.sqrt(6)), abs=3e-3)
 
 
-def test_learned_step_is_reported_by_extra_repr_not_as_a_map() -> None:
+def test_learned_step_is_reported_by_extra_repr_and_saved_as_a_number() -> None:
     layer = with_step(bits=2, step=0.25)
     assert "step=0.25 (full scale 0.75)" in layer.extra_repr()
-    assert layer.maps() == {}
+    assert layer.maps().keys() == {"adc_step"} and layer.maps()["adc_step"].item() == 0.25
     assert ", step=" not in Quantize((1, 4, 4), bits=2).extra_repr()
 
 

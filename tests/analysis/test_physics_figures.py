@@ -1,0 +1,47 @@
+"""Every physical layer leaves its parameters in the run's ``physics/``: numbers and pictures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hydra.utils import instantiate
+
+from deepimg import config
+from deepimg.analysis.physics_figures import save_physics_figures
+from tests.test_config import COLOUR_ONLY
+
+LEARNED = {  # each layer with as many parameters as it can have
+    "blur": ["physical_layer.learnable=true"],
+    "cfa": ["physical_layer.pattern=learned"],
+    "exposure": ["physical_layer.learnable=true"],
+    "mask": ["physical_layer.layout=learned"],
+    "pupil": ["physical_layer.learnable=true", "physical_layer.defocus=0.2"],
+    "quantize": ["physical_layer.learnable=true", "physical_layer.learn_step=true"],
+    "sensor": ["physical_layer.parts.blur.learnable=true"],
+    "shift_variant": ["physical_layer.learnable=true"],
+    "single_photon": ["physical_layer.learnable=true"],
+    "spectral": ["physical_layer.learnable=true"],
+}
+
+
+@pytest.mark.parametrize("option", config.groups()["physical_layer"])
+def test_every_map_is_saved_as_numbers_and_a_picture(option: str, tmp_path: Path) -> None:
+    cfg = config.compose([f"physical_layer={option}", *LEARNED.get(option, [])])
+    shape = (3, 28, 28) if option in COLOUR_ONLY else (1, 28, 28)
+    layer = instantiate(cfg.physical_layer, in_shape=shape)
+    scenes = torch.rand(3, *shape)
+    save_physics_figures(layer, scenes, ["a", "b", "c"], tmp_path)
+
+    assert (tmp_path / "examples.png").stat().st_size > 1000
+    maps = layer.maps()
+    if option in LEARNED:
+        assert maps, f"{option} has learnable parameters but shows none"
+    for name, value in maps.items():
+        assert np.array_equal(np.load(tmp_path / f"{name}.npy"), value.float().numpy())
+        picture = tmp_path / f"{name}.png"
+        assert picture.is_file() == (value.ndim > 0)
+        if value.ndim > 0:
+            assert picture.stat().st_size > 1000

@@ -92,12 +92,15 @@ def budget_threshold(scores: torch.Tensor, k: int, temperature: float) -> torch.
 def soft_mask(scores: torch.Tensor, k: int, temperature: float) -> torch.Tensor:
     """A relaxed mask in [0, 1] that lets through exactly K pixels' worth of light.
 
-    ``m = sigmoid(temperature * (scores - t))`` with ``t`` solving ``sum m = K``. The
+    ``m = sigmoid(temperature * (scores - t) / std(scores))`` with ``t`` solving ``sum m = K``. The
     threshold moves with the scores: by the implicit function theorem
     ``dt/ds_i = m'_i / sum_j m'_j`` (``m'`` the sigmoid's slope), so the gradient moves light
     between pixels and never changes the budget. ``t`` is written so its value is the
     bisection's and its gradient is that derivative.
     """
+    # Scores in units of their own spread: the temperature then says how hard the mask is,
+    # whatever scale the optimiser has moved the scores to (0.01 at the start, ~1 later).
+    scores = scores / scores.detach().std().clamp_min(1e-12)
     t0 = budget_threshold(scores, k, temperature)
     z = temperature * (scores.detach() - t0)
     slope = torch.sigmoid(z) * torch.sigmoid(-z)
@@ -119,8 +122,8 @@ class Mask(PhysicalLayer):
     and its hard design is the top K scores. Training relaxes it by ``relaxation``:
 
     - ``topk``: the forward pass uses the hard top-K mask; the backward pass uses the
-      gradient of the soft mask ``sigmoid(s - t)`` (a straight-through estimator);
-    - ``sigmoid``: the forward pass uses the soft mask ``sigmoid(T (s - t))``, the temperature
+      gradient of the soft mask ``sigmoid((s - t) / std(s))`` (a straight-through estimator);
+    - ``sigmoid``: the forward pass uses the soft mask ``sigmoid(T (s - t) / std(s))``, the temperature
       ``T`` rising from 1 to ``mask_temperature`` over training (geometrically), so the soft
       mask hardens into the top-K one.
 

@@ -6,7 +6,7 @@
 * ``none``: nothing;
 * ``basic`` (seconds): confusion matrices, the per-class table, ROC and precision-recall
   curves, learning curves with a diagnosis, and the page;
-* ``full`` (a minute on a CPU): adds saliency and occlusion maps on the scene, the
+* ``full`` (half a minute on a CPU): adds saliency and occlusion maps on the scene, the
   first-layer filters, t-SNE and PCA of the penultimate features with k-means purity,
   and a sliding-window class-probability map over a mosaic of test scenes.
 

@@ -65,7 +65,7 @@ class ColorFilterArray(PhysicalLayer):
     - ``random``: each pixel of a ``cfa_tile`` tile R, G or B, drawn with ``cfa_seed``;
     - ``learned``: after Chakrabarti (NeurIPS 2016), each pixel of a ``cfa_tile`` tile
       chooses among the filters R, G, B, W through logits ``a``. Training uses the soft
-      choice ``softmax(T a)`` over the filters, the temperature ``T`` rising from 1 to
+      choice ``softmax(T a / std(a))`` over the filters, the temperature ``T`` rising from 1 to
       ``cfa_temperature`` over training (geometrically); evaluation uses the hard choice
       (the one-hot argmax): a physical CFA.
     """
@@ -112,7 +112,10 @@ class ColorFilterArray(PhysicalLayer):
         if hard:
             choice = self.logits.argmax(dim=0)
             return F.one_hot(choice, len(FILTERS)).permute(2, 0, 1).to(self.logits.dtype)
-        return torch.softmax(self.temperature * self.logits, dim=0)
+        # Logits in units of their own spread, as for the learned mask: the temperature then
+        # says how hard the choice is, however little training has moved the logits.
+        logits = self.logits / self.logits.detach().std().clamp_min(1e-12)
+        return torch.softmax(self.temperature * logits, dim=0)
 
     def filters(self, hard: bool = True) -> torch.Tensor:
         """The tile's RGB transmittance ``(3, h, w)``: which colour each pixel records."""

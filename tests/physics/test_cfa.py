@@ -123,6 +123,19 @@ def test_learned_temperature_rises_and_the_soft_cfa_approaches_the_hard_one() ->
     assert weights.shape == (4, 4, 4) and torch.allclose(weights.sum(dim=0), torch.ones(4, 4))
 
 
+@pytest.mark.parametrize("spread", [0.01, 1.0, 30.0])
+def test_fully_annealed_soft_cfa_is_nearly_hard_whatever_the_logits_scale(spread: float) -> None:
+    """Training ends on (almost) the CFA it is tested with, even when the logits have barely
+    moved from their 0.01 start (an unscaled temperature left the learned mask soft)."""
+    torch.manual_seed(2)
+    layer = ColorFilterArray((3, 8, 8), pattern="learned", cfa_tile=8)
+    with torch.no_grad():
+        layer.logits.copy_(spread * torch.randn_like(layer.logits))
+    layer.anneal(1.0)
+    soft, hard = layer.filter_weights(hard=False), layer.filter_weights(hard=True)
+    assert (soft * hard).sum(dim=0).mean() > 0.95  # weight on the filter the test CFA uses
+
+
 @pytest.mark.parametrize("channels", [1, 2, 4])
 def test_a_scene_that_is_not_rgb_is_refused(channels: int) -> None:
     with pytest.raises(ValueError, match=rf"RGB dataset \(3 channels\), got {channels} channel"):

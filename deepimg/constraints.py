@@ -35,6 +35,13 @@ class Range(Constraint):
         return f"in {low}..{high}"
 
 
+def require_int(name: str, value: Any, allowed: Range) -> None:
+    """Refuse anything but an integer in ``allowed``, for constructors called from code as
+    well as from configs (a bool is an ``int`` to Python, but not a bit depth)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value not in allowed:
+        raise ValueError(f"{name} must be an integer {allowed}, got {value!r}")
+
+
 @dataclass(frozen=True)
 class ExistingDir(Constraint):
     """A path to a folder that exists (``~`` is expanded)."""

@@ -19,6 +19,14 @@ class PhysicalLayer(nn.Module):
         super().__init__()
         self.in_shape = tuple(int(s) for s in in_shape)
 
+    def register_physical(self, name: str, value: torch.Tensor, learnable: bool) -> None:
+        """``value`` as ``self.<name>``: a parameter the optimizer trains when ``learnable``,
+        else a fixed buffer; either way saved in the ``state_dict`` under the same name."""
+        if learnable:
+            self.register_parameter(name, nn.Parameter(value))
+        else:
+            self.register_buffer(name, value)
+
     @property
     def out_shape(self) -> tuple[int, int, int]:
         """Shape ``(C', H', W')`` of one measurement; most layers keep the scene's shape."""

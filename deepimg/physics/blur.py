@@ -49,9 +49,7 @@ class Blur(PhysicalLayer):
         kernel = kernels[psf]().float()
         self.pad_mode, self.learnable = pad_mode, learnable
         if learnable:
-            # Softmax logits: any update leaves a valid PSF (>= 0, sums to 1). A small floor
-            # keeps pixels outside the initial support reachable by the gradient.
-            self.logits = nn.Parameter(torch.log(kernel + 1e-4 * kernel.max()))
+            self.logits = nn.Parameter(psfs.to_logits(kernel))
         else:
             self.register_buffer("fixed_psf", kernel)
 
@@ -59,7 +57,7 @@ class Blur(PhysicalLayer):
     def psf(self) -> torch.Tensor:
         """The current PSF ``(k, k)``: non-negative, unit sum."""
         if self.learnable:
-            return torch.softmax(self.logits.flatten(), 0).view_as(self.logits)
+            return psfs.from_logits(self.logits)
         return self.fixed_psf
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

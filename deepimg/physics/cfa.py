@@ -10,6 +10,7 @@ from torch import nn
 
 from deepimg.constraints import Range
 from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.functional import in_units_of_spread
 
 # Each filter's transmittance in the scene's R, G, B channels. The white (panchromatic)
 # filter passes all three; it is scaled to the colour pixels' full scale (a white scene
@@ -112,10 +113,7 @@ class ColorFilterArray(PhysicalLayer):
         if hard:
             choice = self.logits.argmax(dim=0)
             return F.one_hot(choice, len(FILTERS)).permute(2, 0, 1).to(self.logits.dtype)
-        # Logits in units of their own spread, as for the learned mask: the temperature then
-        # says how hard the choice is, however little training has moved the logits.
-        logits = self.logits / self.logits.detach().std().clamp_min(1e-12)
-        return torch.softmax(self.temperature * logits, dim=0)
+        return torch.softmax(self.temperature * in_units_of_spread(self.logits), dim=0)
 
     def filters(self, hard: bool = True) -> torch.Tensor:
         """The tile's RGB transmittance ``(3, h, w)``: which colour each pixel records."""

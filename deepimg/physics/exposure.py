@@ -8,7 +8,7 @@ from typing import Annotated
 import torch
 from torch import nn
 
-from deepimg.constraints import Range
+from deepimg.constraints import Range, require_int
 from deepimg.physics import functional as F
 from deepimg.physics.base import PhysicalLayer
 from deepimg.physics.quantize import BITS
@@ -85,14 +85,12 @@ class Exposure(PhysicalLayer):
     ) -> None:
         super().__init__(in_shape)
         _, height, width = self.in_shape
-        if isinstance(tile, bool) or not isinstance(tile, int) or tile not in TILE:
-            raise ValueError(f"tile must be an integer {TILE}, got {tile!r}")
+        require_int("tile", tile, TILE)
         if tile > min(height, width):
             raise ValueError(
                 f"tile={tile} is larger than the {height}x{width} image; use tile <= {min(height, width)}"
             )
-        if isinstance(bits, bool) or not isinstance(bits, int) or bits not in BITS:
-            raise ValueError(f"bits must be an integer {BITS}, got {bits!r}")
+        require_int("bits", bits, BITS)
         pattern = exposure_pattern(tile, exposures, exposure_ratio)
         self.tile, self.bits, self.learnable = tile, bits, learnable
         if learnable:

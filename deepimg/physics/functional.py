@@ -27,6 +27,16 @@ def quantize(x: torch.Tensor, bits: int) -> torch.Tensor:
     return round_ste(x.clamp(0.0, 1.0) * top) / top
 
 
+def in_units_of_spread(x: torch.Tensor) -> torch.Tensor:
+    """``x / std(x)``, the std taken without gradient.
+
+    Relaxed discrete choices (a sigmoid mask, a softmax colour filter) multiply their scores
+    by a temperature; in units of the scores' spread that temperature says how hard the
+    choice is, however far training has moved the scores (they start ~0.01 apart).
+    """
+    return x / x.detach().std().clamp_min(1e-12)
+
+
 def batch_generator(x: torch.Tensor, seed: int) -> torch.Generator:
     """A random generator seeded by ``seed`` and the batch's content.
 

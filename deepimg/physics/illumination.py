@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import torch
-from torch import nn
 
 from deepimg.constraints import Range
 from deepimg.physics.base import PhysicalLayer
@@ -67,12 +66,9 @@ class Illumination(PhysicalLayer):
             )
         powers = initial_powers(led_powers, illumination_patterns, leds, led_seed)
         self.learnable = learnable
-        if learnable:
-            # Clipped in project() rather than reparameterised: a power can sit exactly at 0
-            # (LED off) or 1 (full power), which a sigmoid could only approach.
-            self.powers = nn.Parameter(powers)
-        else:
-            self.register_buffer("powers", powers)
+        # Clipped in project() rather than reparameterised: a power can sit exactly at 0
+        # (LED off) or 1 (full power), which a sigmoid could only approach.
+        self.register_physical("powers", powers, learnable)
 
     @property
     def out_shape(self) -> tuple[int, int, int]:

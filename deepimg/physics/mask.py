@@ -10,6 +10,7 @@ from torch import nn
 
 from deepimg.constraints import Range
 from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.functional import in_units_of_spread
 
 # Bisection halves the threshold's bracket each step; 50 steps take it below float32 resolution.
 BISECTION_STEPS = 50
@@ -98,9 +99,7 @@ def soft_mask(scores: torch.Tensor, k: int, temperature: float) -> torch.Tensor:
     between pixels and never changes the budget. ``t`` is written so its value is the
     bisection's and its gradient is that derivative.
     """
-    # Scores in units of their own spread: the temperature then says how hard the mask is,
-    # whatever scale the optimiser has moved the scores to (0.01 at the start, ~1 later).
-    scores = scores / scores.detach().std().clamp_min(1e-12)
+    scores = in_units_of_spread(scores)
     t0 = budget_threshold(scores, k, temperature)
     z = temperature * (scores.detach() - t0)
     slope = torch.sigmoid(z) * torch.sigmoid(-z)

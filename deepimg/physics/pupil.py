@@ -6,7 +6,6 @@ import math
 from typing import Annotated
 
 import torch
-from torch import nn
 
 from deepimg.constraints import Range
 from deepimg.physics import psf as psfs
@@ -121,10 +120,7 @@ class Pupil(PhysicalLayer):
         coefficients = torch.tensor(
             [defocus, astigmatism, astigmatism_oblique, coma, coma_vertical, spherical]
         )
-        if learnable:
-            self.aberrations = nn.Parameter(coefficients)
-        else:
-            self.register_buffer("aberrations", coefficients)
+        self.register_physical("aberrations", coefficients, learnable)
 
     @property
     def wavefront(self) -> torch.Tensor:

@@ -8,7 +8,7 @@ from typing import Annotated
 import torch
 from torch import nn
 
-from deepimg.constraints import Range
+from deepimg.constraints import Range, require_int
 from deepimg.physics import functional as F
 from deepimg.physics.base import PhysicalLayer
 
@@ -54,8 +54,8 @@ class Quantize(PhysicalLayer):
     shows where the network wants more sensitivity. The clip keeps its true gradient in
     ``x`` (zero where saturated).
 
-    The learned step is one number, not a picture: it is shown by ``extra_repr`` (the title of
-    the run's example figure) and saved with the checkpoint, not by ``maps()``.
+    The learned step is one number: ``extra_repr`` shows it in the title of the run's example
+    figure, and ``maps()`` has it as ``adc_step`` (saved as ``.npy``, no picture).
     """
 
     def __init__(
@@ -66,8 +66,7 @@ class Quantize(PhysicalLayer):
         learn_step: bool = False,
     ) -> None:
         super().__init__(in_shape)
-        if isinstance(bits, bool) or not isinstance(bits, int) or bits not in BITS:
-            raise ValueError(f"bits must be an integer {BITS}, got {bits!r}")
+        require_int("bits", bits, BITS)
         self.bits = bits
         self.learnable = learnable
         self.learn_step = learn_step

@@ -87,9 +87,7 @@ class ShiftVariantBlur(PhysicalLayer):
         weights = torch.einsum("ah,bw->abhw", wy, wx).reshape(psf_grid**2, height, width)
         self.register_buffer("weights", weights.float(), persistent=False)
         if learnable:
-            # Softmax logits per PSF, with a floor so every pixel stays reachable (as in Blur).
-            floor = 1e-4 * kernels.amax(dim=(1, 2), keepdim=True)
-            self.logits = nn.Parameter(torch.log(kernels + floor))
+            self.logits = nn.Parameter(psfs.to_logits(kernels))
         else:
             self.register_buffer("fixed_psfs", kernels)
 
@@ -105,7 +103,7 @@ class ShiftVariantBlur(PhysicalLayer):
     def psfs(self) -> torch.Tensor:
         """The K current PSFs ``(K, k, k)``, row by row over the grid: non-negative, unit sum."""
         if self.learnable:
-            return torch.softmax(self.logits.flatten(1), 1).view_as(self.logits)
+            return psfs.from_logits(self.logits)
         return self.fixed_psfs
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import torch
-from torch import nn
 
 from deepimg.constraints import Range
 from deepimg.physics import functional as F
@@ -102,10 +101,7 @@ class SinglePhoton(PhysicalLayer):
             raise ValueError(f"threshold must be a whole number of photons >= 1, got {threshold!r}")
         self.photons, self.learnable, self.photon_seed = float(photons), learnable, photon_seed
         thresholds = torch.full(self.in_shape, float(threshold))
-        if learnable:
-            self.threshold = nn.Parameter(thresholds)
-        else:
-            self.register_buffer("threshold", thresholds)
+        self.register_physical("threshold", thresholds, learnable)
 
     @property
     def photon_threshold(self) -> torch.Tensor:

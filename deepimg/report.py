@@ -119,10 +119,8 @@ def runs_table(
 
 def summarize(table: pd.DataFrame, params: list[str], metrics: list[str]) -> pd.DataFrame:
     """Mean, std and count of each metric per setting of the swept parameters (seeds pooled)."""
-    done = table[table["status"] == "completed"].copy()
+    done = finished_runs(table, metrics)
     by = [p for p in params if p != SEED]
-    for m in metrics:
-        done[m] = pd.to_numeric(done[m], errors="coerce")
     if not by:
         done["_all"] = "all"
         by = ["_all"]

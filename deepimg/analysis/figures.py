@@ -5,25 +5,20 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+import torch
 
-matplotlib.use("Agg")  # files only; no display on servers
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import torch  # noqa: E402
-
-from deepimg.analysis.metrics import Curve  # noqa: E402
-from deepimg.analysis.physics_figures import as_image  # noqa: E402
+from deepimg.analysis import plotting
+from deepimg.analysis.metrics import Curve
+from deepimg.analysis.physics_figures import as_image
+from deepimg.analysis.plotting import plt
 
 DPI = 110
 
 
 def save(fig: plt.Figure, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-    return path
+    return plotting.save(fig, path, DPI)
 
 
 def class_colours(n: int) -> list:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import torch
 
-matplotlib.use("Agg")  # files only; no display on servers
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+from deepimg.analysis.plotting import plt, save
+from deepimg.analysis.predictions import device_of
+
+DPI = 120
 
 
 def as_image(t: torch.Tensor) -> np.ndarray:
@@ -38,10 +38,7 @@ def save_examples(
         axes[0, i].set_title(titles[i], fontsize=8)
     if layer:
         fig.suptitle(layer, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save(fig, path, DPI)
 
 
 def save_map(name: str, value: torch.Tensor, folder: Path) -> list[Path]:
@@ -55,10 +52,7 @@ def save_map(name: str, value: torch.Tensor, folder: Path) -> list[Path]:
         fig = bar_chart(name, array)
     else:
         fig = map_panels(name, array if array.ndim == 3 else array[None])
-    fig.tight_layout()
-    fig.savefig(folder / f"{name}.png", dpi=120)
-    plt.close(fig)
-    return [folder / f"{name}.npy", folder / f"{name}.png"]
+    return [folder / f"{name}.npy", save(fig, folder / f"{name}.png", DPI)]
 
 
 def bar_chart(name: str, values: np.ndarray) -> plt.Figure:
@@ -89,7 +83,7 @@ def save_physics_figures(
     folder.mkdir(parents=True, exist_ok=True)
     was_training = physics.training
     physics.eval()
-    device = next(itertools.chain(physics.parameters(), physics.buffers()), scenes).device
+    device = device_of(physics, default=scenes.device)
     sensed = physics(scenes.to(device)).cpu()
     physics.train(was_training)
     layer = f"{type(physics).__name__}({physics.extra_repr()})"

@@ -25,9 +25,10 @@ class Predictions:
         return self.probabilities.argmax(axis=1)
 
 
-def device_of(module: nn.Module) -> torch.device:
+def device_of(module: nn.Module, default: torch.device | None = None) -> torch.device:
+    """Where the module's parameters and buffers live; ``default`` (the CPU) if it has none."""
     first = next(itertools.chain(module.parameters(), module.buffers()), None)
-    return first.device if first is not None else torch.device("cpu")
+    return first.device if first is not None else default or torch.device("cpu")
 
 
 def classifier_head(network: nn.Module) -> nn.Linear | None:

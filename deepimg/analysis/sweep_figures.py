@@ -11,12 +11,10 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")  # files only; no display on servers
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+from deepimg.analysis.plotting import plt, save
 
 SEED = "seed"
 DPI = 130
@@ -69,10 +67,7 @@ def metric_plot(runs: pd.DataFrame, x: str, others: list[str], metric: str, path
     ax.grid(alpha=0.3)
     if others:
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-    return path
+    return save(fig, path, DPI)
 
 
 def metric_plot_jobs(
@@ -120,10 +115,7 @@ def heatmap(runs: pd.DataFrame, x: str, y: str, others: list[str], metric: str, 
         ax.set_ylabel(y)
         ax.set_title(group_label(others, label) or f"mean {metric}", fontsize=8)
         fig.colorbar(im, ax=ax, fraction=0.046, label=metric)
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-    return path
+    return save(fig, path, DPI)
 
 
 def heatmap_jobs(runs: pd.DataFrame, params: list[str], metrics: list[str], out: Path) -> list[Job]:

@@ -6,7 +6,6 @@ fetched from the network, so the folder can be copied, zipped or served as it is
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +15,7 @@ import pandas as pd
 
 from deepimg.analysis import html
 from deepimg.analysis.html import Html
-from deepimg.analysis.run_page import PAGE
+from deepimg.analysis.run_page import PAGE, read_json
 
 
 @dataclass
@@ -53,8 +52,7 @@ def setting(value: object) -> str:
 
 def diagnosis(run: Path) -> str:
     """The learning-curve diagnosis the run's analysis wrote, if any."""
-    path = run / "analysis" / "analysis.json"
-    return json.loads(path.read_text()).get("diagnosis", "") if path.is_file() else ""
+    return read_json(run / "analysis" / "analysis.json").get("diagnosis", "")
 
 
 def run_link(run: Path, name: str, out: Path) -> Html:

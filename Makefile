@@ -4,6 +4,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 FMNIST := /usr/share/datasets/fashion-mnist
 export NO_ALBUMENTATIONS_UPDATE := 1
+# Install a Debian package, refreshing the package lists only when the install needs it:
+# `make install` wants two packages and should not run `apt-get update` twice.
+APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) 2>/dev/null \
+  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1))
 
 .PHONY: help install data browser test lint bench clean
 
@@ -23,14 +27,14 @@ $(BIN)/deepimg: pyproject.toml
 data:  ## install Debian's Fashion-MNIST package when apt is available and the data is absent
 	@if [ -f $(FMNIST)/train-images-idx3-ubyte.gz ]; then echo "Fashion-MNIST: $(FMNIST)"; \
 	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	  (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist) >/dev/null && echo "Fashion-MNIST installed in $(FMNIST)"; \
+	  ($(call APT_INSTALL,dataset-fashion-mnist)) >/dev/null && echo "Fashion-MNIST installed in $(FMNIST)"; \
 	else echo "no apt: deepimg downloads Fashion-MNIST on first use (or set dataset.root)"; fi
 
 browser:  ## install Debian's chromium when apt is available: the test that renders the report page uses it
 	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then \
 	  echo "Chromium: $$(command -v chromium || command -v chromium-browser)"; \
 	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+	  ($(call APT_INSTALL,chromium)) >/dev/null 2>&1 \
 	    && echo "Chromium installed" || echo "Chromium could not be installed: the browser test will be skipped"; \
 	else echo "no apt: without Chromium the browser test is skipped"; fi
 

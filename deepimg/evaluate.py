@@ -25,6 +25,7 @@ from deepimg.errors import UserError
 from deepimg.overrides import OVERRIDE, expand_short_keys
 from deepimg.runs import new_run_dir, write_metrics
 from deepimg.train import quiet_lightning, save_physics_pictures
+from deepimg.trust import load_untrusted
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +58,22 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 
 
 def run_config(path: Path, checkpoint: dict[str, Any]) -> DictConfig:
-    """The training config: the run's ``.hydra/config.yaml``, else the copy inside the checkpoint."""
+    """The training config: the run's ``.hydra/config.yaml``, else the copy inside the checkpoint.
+
+    Either came from a file someone may have sent: its ``_target_``s are checked before
+    anything else reads it (see ``deepimg.trust``)."""
     saved = path.resolve().parent.parent / ".hydra" / "config.yaml"
-    cfg = (
-        OmegaConf.load(saved)
-        if saved.is_file()
-        else OmegaConf.create(checkpoint["deepimg"]["config"])
-    )
+    if saved.is_file():
+        cfg = load_untrusted(saved, saved)
+    else:
+        embedded = (
+            checkpoint["deepimg"].get("config") if isinstance(checkpoint["deepimg"], dict) else None
+        )
+        if not isinstance(embedded, str):
+            raise UserError(
+                f"'{path}' holds no config and its run folder has no .hydra/config.yaml"
+            )
+        cfg = load_untrusted(embedded, f"the config inside '{path}'")
     OmegaConf.set_struct(cfg, True)
     return cfg
 

@@ -1,0 +1,116 @@
+"""A config read from a file is data, never code.
+
+``hydra.utils.instantiate`` calls whatever ``_target_`` names: ``builtins.open`` truncates a
+file, ``numpy.save`` writes one. A checkpoint or a run folder that someone sent you carries
+its own config, so before anything is built from such a config every ``_target_`` in it
+must be one that deepimg's own ``conf/`` can produce, or one of an explicit allowlist:
+
+* torch's optimizers and learning-rate schedulers (``torch.optim.*``);
+* Lightning's ``Trainer``;
+* deepimg's own classes.
+
+The check reads names only: it imports nothing outside ``torch.optim`` and ``deepimg``
+before a target has been found acceptable, since importing a module can itself run code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import textwrap
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from deepimg.errors import UserError
+
+TRAINER = "pytorch_lightning.Trainer"
+
+
+@cache
+def conf_targets() -> frozenset[str]:
+    """Every ``_target_`` written in deepimg's own ``conf/`` YAML files."""
+    from deepimg.config import conf_dir
+
+    found: set[str] = set()
+    for path in conf_dir().rglob("*.yaml"):
+        found.update(_targets_in(yaml.safe_load(path.read_text())))
+    return frozenset(found)
+
+
+def _targets_in(tree: Any) -> Iterator[str]:
+    if isinstance(tree, dict):
+        if isinstance(tree.get("_target_"), str):
+            yield tree["_target_"]
+        for value in tree.values():
+            yield from _targets_in(value)
+    elif isinstance(tree, list):
+        for value in tree:
+            yield from _targets_in(value)
+
+
+def is_allowed(target: str) -> bool:
+    """Whether ``target`` may be instantiated from a config that came from a file."""
+    if target in conf_targets() or target == TRAINER:
+        return True
+    module_name, _, name = target.rpartition(".")
+    if module_name in ("torch.optim", "torch.optim.lr_scheduler"):
+        import torch
+
+        obj = getattr(importlib.import_module(module_name), name, None)
+        bases = (torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler)
+        return inspect.isclass(obj) and issubclass(obj, bases)
+    if module_name == "deepimg" or module_name.startswith("deepimg."):
+        try:
+            obj = getattr(importlib.import_module(module_name), name, None)
+        except ImportError:
+            return False
+        # Classes only: a deepimg function such as runs.write_metrics writes where it is told.
+        return inspect.isclass(obj) and obj.__module__.startswith("deepimg.")
+    return False
+
+
+def target_values(cfg: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """``(dotted path, raw value)`` of every ``_target_`` anywhere in ``cfg``, Hydra's keys too."""
+    if isinstance(cfg, DictConfig):
+        for key in cfg:
+            full = f"{path}.{key}" if path else str(key)
+            node = cfg._get_node(key)
+            if key == "_target_":
+                yield full, node._value()  # unresolved: an interpolation is refused below
+            else:
+                yield from target_values(node, full)
+    elif isinstance(cfg, ListConfig):
+        for i in range(len(cfg)):
+            yield from target_values(cfg._get_node(i), f"{path}[{i}]")
+
+
+def check_targets(cfg: DictConfig, source: str | Path) -> None:
+    """Raise UserError naming the first ``_target_`` of ``cfg`` that deepimg would not build."""
+    for path, target in target_values(cfg):
+        if not isinstance(target, str) or "${" in target or not is_allowed(target):
+            raise UserError(
+                f"{source} asks to build {path}={target!r}, which deepimg's configs never "
+                "build; refusing to run code from a file"
+            )
+
+
+def load_untrusted(text_or_path: str | Path, source: str | Path) -> DictConfig:
+    """A config from a file or a checkpoint's embedded text, checked before anyone builds it."""
+    try:
+        cfg = (
+            OmegaConf.load(text_or_path)
+            if isinstance(text_or_path, Path)
+            else OmegaConf.create(text_or_path)
+        )
+    except Exception as err:  # YAML and OmegaConf raise many types; all mean "unreadable"
+        reason = textwrap.shorten(str(err), 160, placeholder=" ...")
+        raise UserError(f"{source} holds no readable config ({reason})") from None
+    if not isinstance(cfg, DictConfig):
+        raise UserError(f"{source} holds no config mapping (found a {type(cfg).__name__})")
+    check_targets(cfg, source)
+    return cfg

@@ -76,7 +76,7 @@ def fail(command: str, message: object) -> None:
 def train_job(cfg: DictConfig) -> float | None:
     """What Hydra runs, once per job of a sweep."""
     from deepimg.analysis.tables import print_metrics
-    from deepimg.train import train
+    from deepimg.commands.train import train
 
     try:
         metrics = train(cfg)
@@ -104,9 +104,9 @@ def prepare_train_args(args: Sequence[str]) -> list[str]:
 
     Returns the argument list for Hydra: flags first, then the full overrides.
     """
-    from deepimg import config
-    from deepimg.overrides import expand_ranges, expand_short_keys
-    from deepimg.runs import new_run_dir
+    from deepimg.commands.runs import new_run_dir
+    from deepimg.config import compose as config
+    from deepimg.config.overrides import expand_ranges, expand_short_keys
 
     ns = hydra_parser().parse_intermixed_args(list(args))
     flags = list(args)
@@ -139,7 +139,7 @@ def check_fit_to_data(variants: list[DictConfig]) -> None:
     Some values are wrong only for a given dataset (a 40x40 sensor on 28x28 scenes, a colour
     filter on grayscale images); finding them here keeps a sweep from failing half-way.
     """
-    from deepimg.build import build_datamodule, build_module
+    from deepimg.training.build import build_datamodule, build_module
 
     datamodules = {}
     for cfg in variants:
@@ -154,7 +154,7 @@ def sweep_variants(overrides: list[str]) -> list[list[str]]:
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
-    from deepimg.config import one_line
+    from deepimg.config.compose import one_line
 
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
@@ -186,7 +186,7 @@ def sweep_variants(overrides: list[str]) -> list[list[str]]:
 def run_hydra(task, argv: list[str], config_name: str, prog: str) -> None:
     import hydra
 
-    from deepimg.config import conf_dir
+    from deepimg.config.compose import conf_dir
 
     sys.argv = [prog, *argv]
     hydra.main(config_path=str(conf_dir()), config_name=config_name, version_base="1.3")(task)()
@@ -208,7 +208,7 @@ def eval_command(args: list[str]) -> None:
     ckpts = [a.partition("=")[2] for a in args if a.startswith("ckpt=")]
     if len(ckpts) != 1:
         fail("eval", "give exactly one ckpt=PATH (a run's checkpoints/best.ckpt)")
-    from deepimg.evaluate import evaluate
+    from deepimg.commands.evaluate import evaluate
 
     out = [a.partition("=")[2] for a in args if a.startswith("hydra.run.dir=")]
     overrides = [a for a in args if not a.startswith(("ckpt=", "hydra.run.dir="))]
@@ -244,7 +244,7 @@ def report_command(args: list[str]) -> None:
 
     parser.error = error
     ns = parser.parse_args(args)
-    from deepimg.report import report
+    from deepimg.commands.report import report
 
     report(ns.dirs, metrics=[m for m in ns.metrics.split(",") if m], out=ns.out)
 

@@ -21,9 +21,9 @@ import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
 
-from deepimg.build import build_datamodule, build_module
-from deepimg.config import compose
-from deepimg.train import fit_standardization, quiet_lightning
+from deepimg.commands.train import fit_standardization, quiet_lightning
+from deepimg.config.compose import compose
+from deepimg.training.build import build_datamodule, build_module
 
 
 class Stopwatch(pl.Callback):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deepimg import config
+from deepimg.config import compose as config
 from tests.conftest import run_cli
 
 

@@ -30,7 +30,7 @@ from deepimg.analysis import attribution, figures, metrics
 from deepimg.analysis.predictions import Predictions, device_of, predict
 from deepimg.analysis.progress import run_steps
 from deepimg.analysis.run_page import write_run_page
-from deepimg.constraints import Range
+from deepimg.config.constraints import Range
 
 EXAMPLE_POOL = 2000  # test scenes searched for examples of each class
 MAX_CLASSES_SHOWN = 10  # classes in the per-example figures

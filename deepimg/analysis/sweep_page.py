@@ -20,7 +20,7 @@ from deepimg.analysis.run_page import PAGE, read_json
 
 @dataclass
 class SweepReport:
-    """What the page shows; ``deepimg.report`` computes it."""
+    """What the page shows; ``deepimg.commands.report`` computes it."""
 
     sources: list[Path]  # the folders given to `deepimg report`
     params: list[str]  # swept parameters, as table columns

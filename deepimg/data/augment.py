@@ -7,7 +7,7 @@ from typing import Annotated
 
 import numpy as np
 
-from deepimg.constraints import Range
+from deepimg.config.constraints import Range
 
 # albumentations otherwise checks online for updates at import.
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")

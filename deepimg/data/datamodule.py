@@ -14,7 +14,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
-from deepimg.constraints import Range
+from deepimg.config.constraints import Range
 from deepimg.data.splits import stratified_take
 
 

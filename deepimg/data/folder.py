@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from deepimg.constraints import ExistingDir, Range
+from deepimg.config.constraints import ExistingDir, Range
 from deepimg.data.datamodule import ImageDataModule, RawData
 from deepimg.data.download import cache_dir
 from deepimg.errors import UserError

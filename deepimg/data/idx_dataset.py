@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar
 
-from deepimg.constraints import ExistingDir
+from deepimg.config.constraints import ExistingDir
 from deepimg.data.datamodule import ImageDataModule, RawData
 from deepimg.data.download import resolve_files
 from deepimg.data.idx import read_idx

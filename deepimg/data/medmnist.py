@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 import numpy as np
 import torch
 
-from deepimg.constraints import ExistingDir
+from deepimg.config.constraints import ExistingDir
 from deepimg.data.datamodule import ImageDataModule, RawData
 from deepimg.data.download import cache_dir, download
 from deepimg.errors import UserError

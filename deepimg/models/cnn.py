@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import torch
 from torch import nn
 
-from deepimg.constraints import Range
+from deepimg.config.constraints import Range
 
 Activation = Literal["relu", "leaky_relu", "elu", "tanh", "sigmoid", "gelu"]
 Norm = Literal["batch", "group", "layer", "instance", "none"]

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import torch
 from torch import nn
 
-from deepimg.constraints import Range
+from deepimg.config.constraints import Range
 from deepimg.physics import psf as psfs
 from deepimg.physics.base import PhysicalLayer
 from deepimg.physics.psf import PadMode

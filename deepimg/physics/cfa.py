@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deepimg.constraints import Range
+from deepimg.config.constraints import Range
 from deepimg.physics.base import PhysicalLayer
 from deepimg.physics.functional import in_units_of_spread
 

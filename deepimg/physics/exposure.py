@@ -8,7 +8,7 @@ from typing import Annotated
 import torch
 from torch import nn
 
-from deepimg.constraints import Range, require_int
+from deepimg.config.constraints import Range, require_int
 from deepimg.physics import functional as F
 from deepimg.physics.base import PhysicalLayer
 from deepimg.physics.quantize import BITS

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 import torch
 
-from deepimg.constraints import Range
+from deepimg.config.constraints import Range
 from deepimg.physics.base import PhysicalLayer
 from deepimg.physics.spectral import mix_channels
 

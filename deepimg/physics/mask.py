@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import torch
 from torch import nn
 
-from deepimg.constraints import Range
+from deepimg.config.constraints import Range
 from deepimg.physics.base import PhysicalLayer
 from deepimg.physics.functional import in_units_of_spread
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import torch
 
-from deepimg.constraints import Range
+from deepimg.config.constraints import Range
 from deepimg.physics import psf as psfs
 from deepimg.physics import zernike
 from deepimg.physics.base import PhysicalLayer

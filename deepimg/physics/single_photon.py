@@ -6,7 +6,7 @@ from typing import Annotated
 
 import torch
 
-from deepimg.constraints import Range
+from deepimg.config.constraints import Range
 from deepimg.physics import functional as F
 from deepimg.physics.base import PhysicalLayer
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import torch
 from torch import nn
 
-from deepimg.constraints import Range
+from deepimg.config.constraints import Range
 from deepimg.physics.base import PhysicalLayer
 
 

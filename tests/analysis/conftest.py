@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from deepimg import config
 from deepimg.analysis.run_analysis import AnalysisSettings, analyse_run
-from deepimg.build import build_datamodule, build_module
-from deepimg.runs import write_metrics
-from deepimg.train import save_physics_pictures
+from deepimg.commands.runs import write_metrics
+from deepimg.commands.train import save_physics_pictures
+from deepimg.config import compose as config
+from deepimg.training.build import build_datamodule, build_module
 
 # The CSV logger's layout for three epochs whose validation loss bottoms out at epoch 2.
 HISTORY = """epoch,step,train/acc,train/loss,train/loss_step,val/acc,val/loss

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from deepimg.report import report
+from deepimg.commands.report import report
 from tests.analysis.pages import missing_images, references
-from tests.test_report import make_run
+from tests.commands.test_report import make_run
 
 CHROMIUM = next(
     (found for name in ("chromium", "chromium-browser") if (found := shutil.which(name))), None

@@ -9,9 +9,9 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
-from deepimg import config
 from deepimg.analysis.physics_figures import save_physics_figures
-from tests.test_config import COLOUR_ONLY
+from deepimg.config import compose as config
+from tests.config.test_config import COLOUR_ONLY
 
 LEARNED = {  # each layer with as many parameters as it can have
     "blur": ["physical_layer.learnable=true"],

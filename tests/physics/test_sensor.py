@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from deepimg import config
-from deepimg.build import build
 from deepimg.cli import prepare_train_args
+from deepimg.config import compose as config
 from deepimg.errors import UserError
 from deepimg.physics.blur import Blur
 from deepimg.physics.downsample import Downsample
 from deepimg.physics.noise import Noise
 from deepimg.physics.quantize import Quantize
+from deepimg.training.build import build
 from tests.physics.contract import (
     assert_gradients_reach_input_and_parameters,
     assert_state_dict_round_trip,

@@ -9,13 +9,13 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
-from deepimg import config
-from deepimg.build import build_datamodule, build_module
+from deepimg.config import compose as config
 from deepimg.errors import UserError
+from deepimg.training.build import build_datamodule, build_module
+from tests.config.test_config import COLOUR_ONLY
 from tests.conftest import QUICK, run_cli
-from tests.test_config import COLOUR_ONLY
-from tests.test_folder import kaggle_tree
-from tests.test_medmnist import write_npz
+from tests.data.test_folder import kaggle_tree
+from tests.data.test_medmnist import write_npz
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ def test_dataset_trains_through_the_cli(roots, dataset: str, tmp_path: Path) -> 
 
 
 def test_more_adc_bits_than_the_source_has_is_warned(caplog) -> None:
-    from deepimg.train import warn_if_finer_than_source
+    from deepimg.commands.train import warn_if_finer_than_source
 
     datamodule = build_datamodule(config.compose(["dataset=digits"]))  # about 4 bits per pixel
     assert datamodule.bit_depth == 5

@@ -6,9 +6,9 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
-from deepimg import config
-from deepimg.build import build
+from deepimg.config import compose as config
 from deepimg.errors import UserError
+from deepimg.training.build import build
 
 OPTIONS = [(group, option) for group, options in config.groups().items() for option in options]
 

@@ -17,15 +17,15 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from deepimg import config
 from deepimg.analysis.run_analysis import analyse_run, settings_from_config
 from deepimg.analysis.tables import print_metrics
-from deepimg.build import build_datamodule, build_module
+from deepimg.commands.runs import new_run_dir, write_metrics
+from deepimg.commands.train import quiet_lightning, save_physics_pictures
+from deepimg.config import compose as config
+from deepimg.config.overrides import OVERRIDE, expand_short_keys
+from deepimg.config.trust import load_untrusted
 from deepimg.errors import UserError
-from deepimg.overrides import OVERRIDE, expand_short_keys
-from deepimg.runs import new_run_dir, write_metrics
-from deepimg.train import quiet_lightning, save_physics_pictures
-from deepimg.trust import load_untrusted
+from deepimg.training.build import build_datamodule, build_module
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def run_config(path: Path, checkpoint: dict[str, Any]) -> DictConfig:
     """The training config: the run's ``.hydra/config.yaml``, else the copy inside the checkpoint.
 
     Either came from a file someone may have sent: its ``_target_``s are checked before
-    anything else reads it (see ``deepimg.trust``)."""
+    anything else reads it (see ``deepimg.config.trust``)."""
     saved = path.resolve().parent.parent / ".hydra" / "config.yaml"
     if saved.is_file():
         cfg = load_untrusted(saved, saved)

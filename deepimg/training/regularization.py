@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import torch
 from torch import nn
 
-from deepimg.constraints import Range
+from deepimg.config.constraints import Range
 
 
 @dataclass

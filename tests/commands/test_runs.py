@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from deepimg.runs import find_runs, new_run_dir, read_metrics, write_metrics
+from deepimg.commands.runs import find_runs, new_run_dir, read_metrics, write_metrics
 
 
 def test_metrics_are_written_flat_and_json_clean(tmp_path: Path) -> None:

@@ -7,9 +7,9 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from deepimg import config
-from deepimg.build import build_module
+from deepimg.config import compose as config
 from deepimg.physics.base import PhysicalLayer
+from deepimg.training.build import build_module
 
 
 class Recorder(PhysicalLayer):

@@ -7,7 +7,7 @@ from typing import Annotated
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import CosineAnnealingLR, LambdaLR, LRScheduler, OneCycleLR
 
-from deepimg.constraints import Range
+from deepimg.config.constraints import Range
 
 
 def onecycle(

@@ -8,7 +8,7 @@ from omegaconf import DictConfig
 
 from deepimg.data.datamodule import ImageDataModule
 from deepimg.errors import UserError
-from deepimg.module import ImagingModule
+from deepimg.training.module import ImagingModule
 
 
 def build_datamodule(cfg: DictConfig) -> ImageDataModule:

@@ -13,7 +13,7 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassAUROC, Mul
 
 from deepimg.models.standardize import Standardize
 from deepimg.physics.base import PhysicalLayer
-from deepimg.regularization import Regularization
+from deepimg.training.regularization import Regularization
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 SchedulerFactory = Callable[..., torch.optim.lr_scheduler.LRScheduler]

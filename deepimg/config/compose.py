@@ -19,13 +19,13 @@ from typing import Annotated, Any, Literal, Union
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from deepimg.constraints import Constraint, Range
+from deepimg.config.constraints import Constraint, Range
 from deepimg.errors import UserError
 
 
 def conf_dir() -> Path:
     """``conf/``: inside the installed package, or beside it in a source checkout."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # deepimg/
     for candidate in (package / "conf", package.parent / "conf"):
         if (candidate / "train.yaml").is_file():
             return candidate

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from deepimg import config
 from deepimg.cli import sweep_variants
+from deepimg.config import compose as config
+from deepimg.config.overrides import expand_range, expand_ranges, expand_short_keys, resolve_key
 from deepimg.errors import UserError
-from deepimg.overrides import expand_range, expand_ranges, expand_short_keys, resolve_key
 
 
 def test_range_is_inclusive() -> None:

@@ -10,9 +10,9 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from deepimg.config import compose
+from deepimg.config.compose import compose
+from deepimg.config.trust import check_targets, conf_targets, is_allowed
 from deepimg.errors import UserError
-from deepimg.trust import check_targets, conf_targets, is_allowed
 from tests.conftest import run_cli
 from tests.test_cli_errors import assert_one_line_error
 
@@ -101,7 +101,7 @@ def test_the_allowlist(target: str) -> None:
 @pytest.mark.parametrize(
     "target",
     [
-        "deepimg.runs.write_metrics",  # a deepimg function that writes where it is told
+        "deepimg.commands.runs.write_metrics",  # a deepimg function that writes where it is told
         "torch.save",
         "torch.optim.Adam.__init__",
         "torch.optim.swa_utils.AveragedModel",
@@ -126,7 +126,7 @@ def test_interpolated_and_non_string_targets_are_refused() -> None:
 def test_the_check_imports_nothing_it_has_not_allowed() -> None:
     """Importing a module can run code (antigravity opens a browser): names are read first."""
     code = (
-        "import sys; from deepimg.trust import is_allowed; "
+        "import sys; from deepimg.config.trust import is_allowed; "
         "assert not is_allowed('antigravity.x'); assert not is_allowed('this.y'); "
         "print('antigravity' in sys.modules or 'this' in sys.modules)"
     )

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from deepimg.commands.report import report
+from deepimg.commands.runs import write_metrics
 from deepimg.errors import UserError
-from deepimg.report import report
-from deepimg.runs import write_metrics
 
 
 def make_run(folder: Path, overrides: list[str], config: dict, metrics: dict | None) -> None:
@@ -160,7 +160,7 @@ def test_several_sweeps_share_axes(tmp_path: Path) -> None:
 
 
 def test_sweep_labels_are_the_shortest_distinct_path_endings(tmp_path: Path) -> None:
-    from deepimg.report import sweep_labels
+    from deepimg.commands.report import sweep_labels
 
     a, b = tmp_path / "day1" / "10-00", tmp_path / "day2" / "10-00"
     assert sweep_labels([a, b]) == ["day1/10-00", "day2/10-00"]

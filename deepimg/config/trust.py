@@ -34,7 +34,7 @@ TRAINER = "pytorch_lightning.Trainer"
 @cache
 def conf_targets() -> frozenset[str]:
     """Every ``_target_`` written in deepimg's own ``conf/`` YAML files."""
-    from deepimg.config import conf_dir
+    from deepimg.config.compose import conf_dir
 
     found: set[str] = set()
     for path in conf_dir().rglob("*.yaml"):

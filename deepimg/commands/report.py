@@ -23,10 +23,10 @@ from deepimg.analysis.progress import run_steps
 from deepimg.analysis.provenance import git_commit, versions
 from deepimg.analysis.sweep_figures import heatmap_jobs, metric_plot_jobs
 from deepimg.analysis.sweep_page import SweepReport, write_sweep_page
-from deepimg.config import groups
+from deepimg.commands.runs import find_runs, read_metrics
+from deepimg.config.compose import groups
+from deepimg.config.overrides import OVERRIDE
 from deepimg.errors import UserError
-from deepimg.overrides import OVERRIDE
-from deepimg.runs import find_runs, read_metrics
 
 SEED = "seed"
 SWEEP = "sweep"  # the column naming each run's folder when several are compared

@@ -19,10 +19,10 @@ from deepimg import __version__
 from deepimg.analysis.physics_figures import save_physics_figures
 from deepimg.analysis.run_analysis import analyse_run, settings_from_config
 from deepimg.analysis.tables import print_class_balance
-from deepimg.build import build_datamodule, build_module
+from deepimg.commands.runs import write_metrics
 from deepimg.data.datamodule import ImageDataModule
-from deepimg.module import ImagingModule
-from deepimg.runs import write_metrics
+from deepimg.training.build import build_datamodule, build_module
+from deepimg.training.module import ImagingModule
 
 log = logging.getLogger(__name__)
 

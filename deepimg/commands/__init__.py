@@ -1,0 +1,1 @@
+"""One module per command (train, evaluate, report) and the run-folder contract they share."""

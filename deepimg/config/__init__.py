@@ -1,0 +1,1 @@
+"""Composing and checking configs: Hydra composition, value checks, shorthands, constraints."""

@@ -1,0 +1,1 @@
+"""The generic LightningModule, config -> objects (build), regularisation and schedules."""

@@ -83,7 +83,7 @@ def train_job(cfg: DictConfig) -> float | None:
     except UserError as err:
         fail("train", err)
     print_metrics(metrics, title=str(cfg.paths.output_dir))
-    return metrics.get("test/acc")
+    return metrics.get(metrics["objective"])  # a validation metric: sweepers never see test
 
 
 def hydra_parser() -> argparse.ArgumentParser:
@@ -225,9 +225,11 @@ def report_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("dirs", nargs="+", type=Path, help="a sweep folder, or a folder of sweeps")
     parser.add_argument(
-        "--metrics", default="test/acc,test/f1,test/auroc",
-        help="comma-separated metric names from metrics.json (default: %(default)s)",
-    )  # fmt: skip
+        "--metrics",
+        help="comma-separated metric names from metrics.json (default: the runs' task's test "
+        "metrics and baselines: test/acc,test/f1,test/auroc for classify; test/psnr,test/ssim,"
+        "test/mse,test/psnr_baseline,test/ssim_baseline for restore)",
+    )
     parser.add_argument(
         "--out",
         type=Path,
@@ -246,7 +248,8 @@ def report_command(args: list[str]) -> None:
     ns = parser.parse_args(args)
     from deepimg.commands.report import report
 
-    report(ns.dirs, metrics=[m for m in ns.metrics.split(",") if m], out=ns.out)
+    metrics = [m for m in ns.metrics.split(",") if m] if ns.metrics else None
+    report(ns.dirs, metrics=metrics, out=ns.out)
 
 
 COMMANDS = {"train": train_command, "eval": eval_command, "report": report_command}

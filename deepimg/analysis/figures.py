@@ -119,16 +119,26 @@ def curves_figure(
     return save(fig, path)
 
 
-def learning_curves_figure(history: pd.DataFrame, diagnosis: str, path: Path) -> Path:
-    """Train and val loss (left) and accuracy (right) per epoch; the diagnosis as the title."""
+METRIC_LABELS = {"acc": "accuracy", "psnr": "PSNR (dB)"}
+
+
+def learning_curves_figure(
+    history: pd.DataFrame,
+    diagnosis: str,
+    path: Path,
+    metric: str = "acc",
+    loss_label: str = "cross-entropy loss",
+) -> Path:
+    """Train and val loss (left) and the task's ``metric`` (right) per epoch; the diagnosis
+    as the title."""
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
-    for ax, quantity in zip(axes, ("loss", "acc"), strict=True):
+    for ax, quantity in zip(axes, ("loss", metric), strict=True):
         for split, style in (("train", "-o"), ("val", "-s")):
             column = f"{split}/{quantity}"
             if column in history:
                 ax.plot(history["epoch"], history[column], style, ms=4, label=split)
         ax.set_xlabel("epoch")
-        ax.set_ylabel("accuracy" if quantity == "acc" else "cross-entropy loss")
+        ax.set_ylabel(loss_label if quantity == "loss" else METRIC_LABELS.get(metric, metric))
         ax.grid(alpha=0.3)
         ax.legend()
         if len(history) <= 20:  # a tick at each epoch, none between

@@ -103,20 +103,20 @@ def cluster_purity(features: np.ndarray, labels: np.ndarray, seed: int = 0) -> f
 
 # ---- learning curves --------------------------------------------------------------------------
 
-HISTORY_COLUMNS = ("train/loss", "val/loss", "train/acc", "val/acc")
 
-
-def learning_history(metrics_csv: Path) -> pd.DataFrame:
-    """Per-epoch train and val loss and accuracy from the CSV logger's ``metrics.csv``.
+def learning_history(metrics_csv: Path, metric: str = "acc") -> pd.DataFrame:
+    """Per-epoch train and val loss and ``metric`` (the task's: accuracy, PSNR ...) from the
+    CSV logger's ``metrics.csv``.
 
     The logger writes one row per logging call (train and val rows of an epoch apart, and
     step rows in between); grouping by epoch and taking the logged value gathers them.
     Epochs are numbered from 1. Epochs without a validation value are dropped.
     """
+    wanted = ("train/loss", "val/loss", f"train/{metric}", f"val/{metric}")
     raw = pd.read_csv(metrics_csv)
-    columns = [c for c in HISTORY_COLUMNS if c in raw.columns]
+    columns = [c for c in wanted if c in raw.columns]
     if "epoch" not in raw.columns or "val/loss" not in columns:
-        return pd.DataFrame(columns=["epoch", *HISTORY_COLUMNS])
+        return pd.DataFrame(columns=["epoch", *wanted])
     history = raw.groupby("epoch")[columns].last().dropna(subset=["val/loss"]).reset_index()
     history["epoch"] = history["epoch"].astype(int) + 1
     return history

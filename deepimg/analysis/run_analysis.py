@@ -74,7 +74,14 @@ def examples_by_class(labels: torch.Tensor, per_class: int, classes: int) -> lis
 
 
 class RunAnalysis:
-    """The figures of one trained model on its test split, each made by one method."""
+    """The figures of one trained classifier on its test split, each made by one method.
+
+    Other tasks subclass it (``restore_analysis.RestoreAnalysis``) with steps of their own;
+    ``metric`` and ``loss_label`` say what the learning curves show.
+    """
+
+    metric = "acc"
+    loss_label = "cross-entropy loss"
 
     def __init__(
         self,
@@ -147,11 +154,13 @@ class RunAnalysis:
     def learning_curves(self) -> None:
         if self.history is None or not self.history.is_file():
             return
-        history = metrics.learning_history(self.history)
+        history = metrics.learning_history(self.history, self.metric)
         if history.empty:
             return
         diagnosis = metrics.diagnose(history)
-        figures.learning_curves_figure(history, diagnosis, self.folder / "learning_curves.png")
+        figures.learning_curves_figure(
+            history, diagnosis, self.folder / "learning_curves.png", self.metric, self.loss_label
+        )
         self.summary["diagnosis"] = diagnosis
 
     # ---- full -------------------------------------------------------------------------------
@@ -267,7 +276,8 @@ def analyse_run(
     """Draw the figures ``settings`` asks for into ``run_dir/analysis`` and write
     ``run_dir/index.html``; returns the page, or None for ``figures: none``.
 
-    ``model`` maps scenes to logits and has ``.physics`` and ``.network``; ``history`` is
+    ``model`` maps scenes to predictions and has ``.physics``, ``.network`` and ``.task``,
+    whose ``analysis()`` names the class that draws the figures; ``history`` is
     the CSV logger's ``metrics.csv`` with the per-epoch losses, when there is one.
     ``device`` is where to compute (the trainer's: Lightning hands the model back on the
     CPU after testing); the model returns to its own device and mode afterwards.
@@ -277,7 +287,9 @@ def analyse_run(
     was_training, home = model.training, device_of(model)
     try:
         model.to(device or home)
-        RunAnalysis(model, data, run_dir / "analysis", settings, history).run()
+        task = getattr(model, "task", None)
+        analysis = task.analysis() if task is not None else RunAnalysis
+        analysis(model, data, run_dir / "analysis", settings, history).run()
     finally:
         model.to(home).train(was_training)
     return write_run_page(run_dir)

@@ -16,7 +16,7 @@ import yaml
 
 from deepimg.analysis import html
 from deepimg.analysis.html import Html
-from deepimg.analysis.tables import HEADLINE
+from deepimg.analysis.tables import headline
 
 PAGE = "index.html"
 
@@ -31,8 +31,25 @@ FIGURES = [  # in the order the page shows them
     Figure(
         "learning_curves.png",
         "Learning curves",
-        "Train and validation loss and accuracy per epoch; the title is the diagnosis, "
+        "Train and validation loss and the task's metric per epoch; the title is the diagnosis, "
         "the dotted line marks the lowest validation loss.",
+    ),
+    Figure(
+        "restore_examples.png",
+        "Restorations",
+        "Test images: the scene, what the sensor measured, the classical estimate, the "
+        "network's output (each with its PSNR) and the network's absolute error.",
+    ),
+    Figure(
+        "psnr_histogram.png",
+        "Restorations",
+        "Per-image PSNR of the network and of the classical estimate alone.",
+    ),
+    Figure(
+        "error_map.png",
+        "Error map",
+        "Mean absolute error over the test set at every pixel: where in the field the system "
+        "fails.",
     ),
     Figure(
         "confusion.png",
@@ -95,7 +112,7 @@ def describe_run(run_dir: Path, values: dict) -> list[object]:
 def metrics_section(values: dict) -> Html | None:
     rows = [
         [key, number(values[key], digits=1 if key.endswith("_s") else 4)]  # seconds: 0.1 s will do
-        for key in HEADLINE
+        for key in headline(values)
         if values.get(key) is not None
     ]
     return html.section("Metrics", html.table(["metric", "value"], rows)) if rows else None

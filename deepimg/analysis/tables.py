@@ -8,16 +8,16 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-HEADLINE = (
-    "test/acc",
-    "test/f1",
-    "test/auroc",
-    "test/loss",
-    "val/acc_best",
-    "epochs",
-    "train_time_s",
-    "n_params",
-)
+RUN_FACTS = ("epochs", "train_time_s", "n_params")
+
+
+def headline(metrics: dict[str, Any]) -> list[str]:
+    """The keys worth a glance, whatever the task: the test metrics (with their classical
+    baselines), the validation value that sweepers optimise, then how long and how big."""
+    tests = [k for k in metrics if k.startswith("test/")]
+    tests.sort(key=lambda k: (k == "test/loss", k.endswith("_baseline")))
+    objective = metrics.get("objective")
+    return tests + ([objective] if objective else ["val/acc_best"]) + list(RUN_FACTS)
 
 
 def print_metrics(metrics: dict[str, Any], title: str) -> None:
@@ -25,7 +25,7 @@ def print_metrics(metrics: dict[str, Any], title: str) -> None:
     table = Table(show_header=True, header_style="bold")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for key in HEADLINE:
+    for key in headline(metrics):
         if key in metrics and metrics[key] is not None:
             value = metrics[key]
             digits = 1 if key.endswith("_s") else 4  # seconds need no more

@@ -276,11 +276,31 @@ def default_out(dirs: list[Path]) -> Path:
     return dirs[0] / ("report-vs-" + "+".join(label.replace("/", "_") for label in others))
 
 
-def report(dirs: list[Path], metrics: list[str], out: Path | None = None) -> pd.DataFrame:
+CLASSIFY_METRICS = ["test/acc", "test/f1", "test/auroc"]  # runs made before metrics.json named them
+
+
+def task_metrics(runs: list[dict[str, Any]]) -> list[str]:
+    """The default columns: each finished run's task metrics (``task_metrics`` in its
+    metrics.json), then their classical baselines where runs have them, in first-seen order."""
+    names: list[str] = []
+    for run in runs:
+        values = run["metrics"] or {}
+        if values.get("status") != "completed":
+            continue
+        own = str(values.get("task_metrics") or ",".join(CLASSIFY_METRICS)).split(",")
+        found = own + [f"{m}_baseline" for m in own if f"{m}_baseline" in values]
+        names += [m for m in found if m not in names]
+    return sorted(names, key=lambda m: m.endswith("_baseline"))  # stable: baselines last
+
+
+def report(
+    dirs: list[Path], metrics: list[str] | None = None, out: Path | None = None
+) -> pd.DataFrame:
     """Scan ``dirs``; write ``<out>/summary.csv``, ``runs.csv``, ``summary.md``, plots and
     ``index.html``; print the table. ``out`` defaults to ``<first dir>/report``, or for a
     comparison ``<first dir>/report-vs-<the others>``, which leaves each sweep's own report be."""
     runs = load_runs(dirs)
+    metrics = metrics or task_metrics(runs) or CLASSIFY_METRICS
     keys = swept_keys(runs)
     by_sweep = len(dirs) > 1
     params = [SWEEP] * by_sweep + [column_names(keys)[k] for k in keys]

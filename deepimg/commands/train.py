@@ -21,6 +21,7 @@ from deepimg.analysis.run_analysis import analyse_run, settings_from_config
 from deepimg.analysis.tables import print_class_balance
 from deepimg.commands.runs import write_metrics
 from deepimg.data.datamodule import ImageDataModule
+from deepimg.tasks.base import Task
 from deepimg.training.build import build_datamodule, build_module
 from deepimg.training.module import ImagingModule
 
@@ -70,17 +71,23 @@ def warn_if_finer_than_source(module: ImagingModule, datamodule: ImageDataModule
 
 
 def fit_standardization(module: ImagingModule, datamodule: ImageDataModule) -> None:
-    """Standardise what this sensor delivers, measured on training scenes before training."""
+    """Standardise what the network reads (the measurement, or the task's classical estimate
+    made from it), measured on training scenes before training."""
     scenes, _ = datamodule.scenes("train", STANDARDIZE_SAMPLES)
     with torch.no_grad():
         module.physics.eval()
-        module.standardize.fit(module.physics(scenes))
+        network_input = module.task.network_input(module.physics, module.physics(scenes))
+        module.standardize.fit(network_input)
         module.physics.train()
 
 
-def build_trainer(cfg: DictConfig, run_dir: Path, extra_callbacks: list[Callback]) -> pl.Trainer:
+def build_trainer(
+    cfg: DictConfig, run_dir: Path, task: Task, extra_callbacks: list[Callback]
+) -> pl.Trainer:
+    """Lightning's Trainer from the ``trainer`` group; the best checkpoint follows the task's
+    monitored validation metric."""
     checkpoint = ModelCheckpoint(
-        dirpath=run_dir / "checkpoints", filename="best", monitor="val/acc", mode="max",
+        dirpath=run_dir / "checkpoints", filename="best", monitor=task.monitor, mode=task.mode,
         save_top_k=1, auto_insert_metric_name=False,
     )  # fmt: skip
     logger = CSVLogger(save_dir=run_dir, name="", version="")
@@ -117,7 +124,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     warn_if_finer_than_source(module, datamodule)
     fit_standardization(module, datamodule)
     regularization = module.regularization
-    trainer = build_trainer(cfg, run_dir, [SaveRunConfig(cfg), *regularization.callbacks()])
+    task = module.task
+    callbacks = [SaveRunConfig(cfg), *regularization.callbacks(task.monitor, task.mode)]
+    trainer = build_trainer(cfg, run_dir, task, callbacks)
 
     start = time.perf_counter()
     trainer.fit(module, datamodule=datamodule)
@@ -131,6 +140,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         **{k: v for k, v in fit_metrics.items() if not k.endswith("_step")},
         **test_metrics,
         "status": "completed",
+        "task": task.name,
+        "objective": task.objective,
+        "task_metrics": ",".join(f"test/{m}" for m in task.directions),
         "epochs": trainer.current_epoch,
         "train_time_s": round(train_time, 2),
         "n_params": sum(p.numel() for p in module.parameters()),
@@ -139,5 +151,6 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     write_metrics(run_dir, metrics)
     settings, device = settings_from_config(cfg), trainer.strategy.root_device
     analyse_run(module, datamodule, run_dir, settings, run_dir / "metrics.csv", device)
-    log.info("test/acc=%.4f  (%s)", metrics.get("test/acc", float("nan")), run_dir)
+    headline = task.headline[0]
+    log.info("%s=%.4f  (%s)", headline, metrics.get(headline, float("nan")), run_dir)
     return metrics

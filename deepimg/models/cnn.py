@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import torch
 from torch import nn
@@ -43,6 +43,8 @@ class CNN(nn.Module):
     is at least 2 pixels wide. The head flattens the last feature map, applies dropout,
     then one hidden layer per entry of ``fc`` before the ``num_classes`` logits.
     """
+
+    tasks: ClassVar[tuple[str, ...]] = ("classify",)
 
     def __init__(
         self,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from deepimg.physics import functional as F
+
 
 class PhysicalLayer(nn.Module):
     """A differentiable model of part of an imaging system.
@@ -31,6 +33,23 @@ class PhysicalLayer(nn.Module):
     def out_shape(self) -> tuple[int, int, int]:
         """Shape ``(C', H', W')`` of one measurement; most layers keep the scene's shape."""
         return self.in_shape
+
+    def to_scene(self, y: torch.Tensor) -> torch.Tensor:
+        """A classical estimate of the scene from the measurement ``y``: ``(B, *out_shape)``
+        -> ``(B, *in_shape)``, in the scene's units.
+
+        Restoration networks start from it and learn the residual, and it is their baseline.
+        Layers that change the shape or units bring the measurement back (bilinear resize
+        after downsampling, bilinear demosaicking after a CFA, division by the exposure);
+        here, the measurement as it is when the shapes agree, else a bilinear resize with the
+        channels averaged and repeated. Layers that blur, add noise or quantise keep it.
+        """
+        if tuple(y.shape[1:]) == self.in_shape:
+            return y
+        channels = self.in_shape[0]
+        if y.shape[1] != channels:
+            y = y.mean(dim=1, keepdim=True).expand(-1, channels, -1, -1)
+        return F.resize(y, self.in_shape[1:])
 
     def maps(self) -> dict[str, torch.Tensor]:
         """Named physical parameter maps worth looking at (learned gains, PSFs, masks).

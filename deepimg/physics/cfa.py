@@ -10,7 +10,7 @@ from torch import nn
 
 from deepimg.config.constraints import Range
 from deepimg.physics.base import PhysicalLayer
-from deepimg.physics.functional import in_units_of_spread
+from deepimg.physics.functional import in_units_of_spread, normalized_convolution
 
 # Each filter's transmittance in the scene's R, G, B channels. The white (panchromatic)
 # filter passes all three; it is scaled to the colour pixels' full scale (a white scene
@@ -124,6 +124,14 @@ class ColorFilterArray(PhysicalLayer):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         tile = self.filters(hard=not self.training)
         return (x * repeat_tile(tile, x.shape[-2:])).sum(dim=1, keepdim=True)
+
+    def to_scene(self, y: torch.Tensor) -> torch.Tensor:
+        """Bilinear demosaicking: each colour channel interpolated from the pixels whose filter
+        passes it, weighted by that transmittance (normalised convolution, which is exactly
+        bilinear demosaicking for Bayer; a white pixel lends its mean to every channel)."""
+        tile = self.filters(hard=not self.training)
+        transmittance = repeat_tile(tile, y.shape[-2:]).unsqueeze(0)
+        return normalized_convolution(y, transmittance)
 
     def anneal(self, progress: float) -> None:
         self.temperature = self.final_temperature**progress

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from deepimg.config.constraints import Range
+from deepimg.physics import functional
 from deepimg.physics.base import PhysicalLayer
 
 
@@ -58,6 +59,10 @@ class Downsample(PhysicalLayer):
         if self.resize_back:
             y = F.interpolate(y, size=self.in_shape[1:], mode="nearest")
         return y
+
+    def to_scene(self, y: torch.Tensor) -> torch.Tensor:
+        """Bilinear interpolation back to the scene's size (pre-upsampling super-resolution)."""
+        return functional.resize(y, self.in_shape[1:])
 
     def extra_repr(self) -> str:
         return f"sensor {self.sensor_size[0]}x{self.sensor_size[1]}, antialias={self.antialias}"

@@ -112,6 +112,18 @@ class Exposure(PhysicalLayer):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.quantize(clip_ste(x * self.exposure_map()), self.bits)
 
+    def to_scene(self, y: torch.Tensor) -> torch.Tensor:
+        """Divide by the known exposure, ``x = y / t``, where a pixel is not saturated; a
+        saturated pixel says only ``x >= 1 / t``, so it is filled from its unsaturated
+        neighbours (normalised convolution), or left at ``1 / t`` when it has none."""
+        t = self.exposure_map()
+        radiance = y / t
+        top = 2**self.bits - 1
+        valid = (y < 1 - 0.5 / top).to(y.dtype)  # below the highest code
+        filled = F.normalized_convolution(radiance * valid, valid)
+        has_neighbours = F.normalized_convolution(valid, valid.new_ones(valid.shape)) > 0
+        return torch.where((valid > 0) | ~has_neighbours, radiance, filled)
+
     @torch.no_grad()
     def project(self) -> None:
         if self.learnable:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import zlib
 
 import torch
+import torch.nn.functional as F
 
 
 def round_ste(x: torch.Tensor) -> torch.Tensor:
@@ -45,3 +46,47 @@ def batch_generator(x: torch.Tensor, seed: int) -> torch.Generator:
     """
     digest = zlib.crc32(x.detach().to("cpu", torch.float32).numpy().tobytes())
     return torch.Generator(device=x.device).manual_seed((seed * 1_000_003 + digest) % 2**63)
+
+
+def normalized_convolution(
+    values: torch.Tensor, weights: torch.Tensor, sizes: tuple[int, ...] = (3, 7, 15, 31)
+) -> torch.Tensor:
+    """Fill in an image known only where ``weights > 0`` (Knutsson and Westin's normalised
+    convolution), channel by channel; ``values`` is ``(B, C, H, W)`` and ``weights``
+    ``(1 or B, C, H, W)``, and a one-channel side is repeated to the other's channels:
+
+        x(p) = sum_s e^s (k_s * (w v))(p) / sum_s e^s (k_s * w)(p),    e = 1e-3
+
+    with tent kernels ``k_s`` of growing size. Size 3 is ``[1, 2, 1]^T [1, 2, 1]``, with which
+    this is bilinear interpolation between samples one pixel apart (bilinear demosaicking of
+    a Bayer mosaic); where it finds samples it decides, and each larger kernel only fills
+    the holes that the smaller ones leave. Zero padding is exact here: outside the image the
+    weight is zero too. Differentiable in ``values`` and ``weights``.
+    """
+    c = max(values.shape[1], weights.shape[1])
+    values = values.expand(-1, c, -1, -1)
+    weights = weights.expand(-1, c, -1, -1)  # its own batch size: often 1, one design
+    h, w = values.shape[-2:]
+    num = den = 0.0
+    for level, size in enumerate(sizes):
+        size = min(size, 2 * max(h, w) - 1)
+        scale = 1e-3**level
+        num = num + scale * tent_blur(values * weights, size)
+        den = den + scale * tent_blur(weights, size)
+    return num / den.clamp_min(1e-12)
+
+
+def tent_blur(x: torch.Tensor, size: int) -> torch.Tensor:
+    """``x`` convolved with the ``size`` tent kernel, channel by channel, zero-padded: as two
+    1-D passes, since the kernel is separable."""
+    r, c = size // 2, x.shape[1]
+    t = 1 - torch.arange(-r, r + 1, device=x.device, dtype=x.dtype).abs() / (r + 1)
+    x = F.conv2d(x, t.view(1, 1, 1, size).expand(c, 1, 1, size), padding=(0, r), groups=c)
+    return F.conv2d(x, t.view(1, 1, size, 1).expand(c, 1, size, 1), padding=(r, 0), groups=c)
+
+
+def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bilinear resampling to ``size`` (pixel centres aligned), or ``x`` when it has that size."""
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False)

@@ -8,7 +8,7 @@ import torch
 
 from deepimg.config.constraints import Range
 from deepimg.physics.base import PhysicalLayer
-from deepimg.physics.spectral import mix_channels
+from deepimg.physics.spectral import mix_channels, unmix_channels
 
 
 def initial_powers(
@@ -76,6 +76,10 @@ class Illumination(PhysicalLayer):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return mix_channels(x, self.powers) / self.in_shape[0]
+
+    def to_scene(self, y: torch.Tensor) -> torch.Tensor:
+        """The least-squares unmixing of the exposures into the single-LED images."""
+        return unmix_channels(y, self.powers / self.in_shape[0])
 
     @torch.no_grad()
     def project(self) -> None:

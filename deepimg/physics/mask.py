@@ -10,7 +10,7 @@ from torch import nn
 
 from deepimg.config.constraints import Range
 from deepimg.physics.base import PhysicalLayer
-from deepimg.physics.functional import in_units_of_spread
+from deepimg.physics.functional import in_units_of_spread, normalized_convolution
 
 # Bisection halves the threshold's bracket each step; 50 steps take it below float32 resolution.
 BISECTION_STEPS = 50
@@ -169,9 +169,19 @@ class Mask(PhysicalLayer):
         soft = soft_mask(self.scores, self.k, 1.0)
         return self.mask + (soft - soft.detach())  # exactly the hard values, the soft gradient
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def current_mask(self) -> torch.Tensor:
+        """The mask in use: the relaxed one while a learned mask trains, else the hard one."""
         learning = self.layout == "learned" and self.training
-        return x * (self.training_mask() if learning else self.mask)
+        return self.training_mask() if learning else self.mask
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.current_mask()
+
+    def to_scene(self, y: torch.Tensor) -> torch.Tensor:
+        """Inpainting by interpolation: every pixel from the active pixels near it, weighted
+        by distance (normalised convolution with growing tent kernels)."""
+        mask = self.current_mask()
+        return normalized_convolution(y, mask.expand(1, y.shape[1], *mask.shape[-2:]))
 
     def anneal(self, progress: float) -> None:
         self.temperature = self.final_temperature**progress

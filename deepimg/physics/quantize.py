@@ -102,6 +102,10 @@ class Quantize(PhysicalLayer):
         digital_number = F.round_ste((x / step).clamp(0, self.top))
         return digital_number * step
 
+    def to_scene(self, y: torch.Tensor) -> torch.Tensor:
+        """The digital values in scene units: divided by the learned gain, if any."""
+        return y / self.gain if self.learnable else y
+
     def maps(self) -> dict[str, torch.Tensor]:
         maps = {"gain": self.gain.detach()} if self.learnable else {}
         if self.learn_step:

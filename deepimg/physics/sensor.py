@@ -49,6 +49,12 @@ class Sensor(PhysicalLayer):
             x = part(x)
         return x
 
+    def to_scene(self, y: torch.Tensor) -> torch.Tensor:
+        """Each part's classical estimate, from the last part back to the first."""
+        for part in reversed(list(self.parts.values())):
+            y = part.to_scene(y)
+        return y
+
     def maps(self) -> dict[str, torch.Tensor]:
         return {f"{name}_{key}": v for name, p in self.parts.items() for key, v in p.maps().items()}
 

@@ -16,6 +16,13 @@ def mix_channels(x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     return torch.einsum("kc,bchw->bkhw", weights, x)
 
 
+def unmix_channels(y: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """The least-squares inverse of ``mix_channels``: ``x = pinv(weights) y``, ``(B, K, H, W)
+    -> (B, C, H, W)``; exact when the K mixes are independent and K >= C, the minimum-norm
+    solution otherwise."""
+    return torch.einsum("ck,bkhw->bchw", torch.linalg.pinv(weights), y)
+
+
 def band_binning(channels_out: int, channels_in: int) -> torch.Tensor:
     """``(K, C)`` weights that bin C equal bands into K equal, wider (or narrower) ones.
 
@@ -102,6 +109,10 @@ class Spectral(PhysicalLayer):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return mix_channels(x, self.weights)
+
+    def to_scene(self, y: torch.Tensor) -> torch.Tensor:
+        """The least-squares (minimum-norm) unmixing ``x = pinv(W) y``, pixel by pixel."""
+        return unmix_channels(y, self.weights)
 
     def maps(self) -> dict[str, torch.Tensor]:
         return {"spectral_weights": self.weights.detach()}  # rows: channels k; columns: bands c

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import yaml
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from deepimg.config.compose import conf_dir, import_target
 from deepimg.data.datamodule import ImageDataModule
 from deepimg.errors import UserError
+from deepimg.tasks.base import Task
+from deepimg.tasks.classify import Classify
 from deepimg.training.module import ImagingModule
+from deepimg.training.regularization import Regularization
 
 
 def build_datamodule(cfg: DictConfig) -> ImageDataModule:
@@ -28,16 +33,65 @@ def build(node: DictConfig, **kwargs):
         raise
 
 
+def build_task(cfg: DictConfig, datamodule: ImageDataModule) -> Task:
+    """The run's task, bound to its data; runs made before the ``task`` group classify."""
+    task = build(cfg.task) if cfg.get("task") else Classify()
+    try:
+        task.bind(datamodule)
+    except ValueError as err:
+        raise UserError(f"task={task.name}: {err}") from None
+    return task
+
+
+def model_options() -> dict[str, str]:
+    """``conf/model`` option -> the network class it builds."""
+    folder = conf_dir() / "model"
+    return {
+        p.stem: yaml.safe_load(p.read_text())["_target_"] for p in sorted(folder.glob("*.yaml"))
+    }
+
+
+def check_model_fits(task: Task, model_target: str) -> None:
+    """Refuse a network that does not serve the task, naming those that do."""
+    options = model_options()
+    fitting = [
+        o
+        for o, t in options.items()
+        if task.name in getattr(import_target(t, "model"), "tasks", ())
+    ]
+    network = import_target(model_target, "model")
+    if task.name not in getattr(network, "tasks", ()):
+        option = next((o for o, t in options.items() if t == model_target), model_target)
+        raise UserError(
+            f"model={option} does not fit task={task.name}; models that fit: {', '.join(fitting)}"
+        )
+
+
+def check_monitor(task: Task, regularization: Regularization) -> None:
+    """Early stopping can only follow a metric the task logs."""
+    logged = {"val/loss", "task", *(f"val/{m}" for m in task.directions)}
+    if regularization.patience is not None and regularization.monitor not in logged:
+        raise UserError(
+            f"regularization.monitor={regularization.monitor} is not a metric of task={task.name}; "
+            f"accepted: {', '.join(sorted(logged))}"
+        )
+
+
 def build_module(cfg: DictConfig, datamodule: ImageDataModule) -> ImagingModule:
-    """The physics sized from the data, and the network sized from the physics' output."""
+    """The physics sized from the data, and the network sized from what the task feeds it."""
+    task = build_task(cfg, datamodule)
+    check_model_fits(task, cfg.model._target_)
     physics = build(cfg.physical_layer, in_shape=datamodule.in_shape)
-    network = build(cfg.model, in_shape=physics.out_shape, num_classes=datamodule.num_classes)
+    in_shape = task.network_input_shape(physics)
+    network = build(cfg.model, in_shape=in_shape, **task.network_kwargs(in_shape))
+    regularization = instantiate(cfg.regularization, _convert_="all")
+    check_monitor(task, regularization)
     return ImagingModule(
         physics=physics,
         network=network,
-        num_classes=datamodule.num_classes,
+        task=task,
         optimizer=instantiate(cfg.optimizer, _convert_="all"),
         scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,
-        regularization=instantiate(cfg.regularization, _convert_="all"),
+        regularization=regularization,
         physics_lr=cfg.get("physics_lr"),
     )

@@ -1,37 +1,37 @@
-"""The LightningModule: scene -> physical layer -> standardisation -> network -> loss."""
+"""The LightningModule: scene -> physical layer -> standardisation -> network -> task."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import pytorch_lightning as pl
 import torch
-import torch.nn.functional as F
 from torch import nn
-from torchmetrics import MaxMetric, MeanMetric, MetricCollection
-from torchmetrics.classification import MulticlassAccuracy, MulticlassAUROC, MulticlassF1Score
+from torchmetrics import MaxMetric, MeanMetric, MetricCollection, MinMetric
 
 from deepimg.models.standardize import Standardize
 from deepimg.physics.base import PhysicalLayer
+from deepimg.tasks.base import Task
 from deepimg.training.regularization import Regularization
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 SchedulerFactory = Callable[..., torch.optim.lr_scheduler.LRScheduler]
+STAGES = ("train", "val", "test")
 
 
-def classification_metrics(num_classes: int, prefix: str) -> MetricCollection:
-    return MetricCollection(
-        {
-            "acc": MulticlassAccuracy(num_classes, average="micro"),
-            "f1": MulticlassF1Score(num_classes, average="macro"),
-            "auroc": MulticlassAUROC(num_classes, average="macro"),
-        },
-        prefix=prefix,
-    )
+class Inference(NamedTuple):
+    prediction: torch.Tensor
+    network_input: torch.Tensor
+    measurement: torch.Tensor
 
 
 class ImagingModule(pl.LightningModule):
-    """A network trained through a differentiable model of the imaging system.
+    """A network trained through a differentiable model of the imaging system, for any task.
+
+    ``scene -> physics -> measurement -> task.network_input -> standardise -> network ->
+    task.prediction``; the task (``deepimg.tasks``) says what the target, loss and metrics
+    are, and what the network reads (the measurement, or a classical estimate of the scene).
 
     The physical layer's learnable parameters (if any) are optimised jointly with the
     network, in their own parameter group: learning rate ``physics_lr`` (the optimizer's
@@ -45,7 +45,7 @@ class ImagingModule(pl.LightningModule):
         self,
         physics: PhysicalLayer,
         network: nn.Module,
-        num_classes: int,
+        task: Task,
         optimizer: OptimizerFactory,
         scheduler: SchedulerFactory | None = None,
         regularization: Regularization | None = None,
@@ -53,29 +53,44 @@ class ImagingModule(pl.LightningModule):
     ) -> None:
         super().__init__()
         self.physics = physics
-        self.standardize = Standardize(physics.out_shape[0])
+        self.task = task
+        self.standardize = Standardize(task.network_input_shape(physics)[0])
         self.network = network
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.regularization = regularization or Regularization()
         self.physics_lr = physics_lr
         # Metrics and mean loss per stage, accumulated per batch and logged once per epoch:
         # Lightning's self.log costs milliseconds a call, too much to pay on every batch.
-        self.train_metrics = classification_metrics(num_classes, "train/")
-        self.val_metrics = classification_metrics(num_classes, "val/")
-        self.test_metrics = classification_metrics(num_classes, "test/")
-        self.train_loss, self.val_loss, self.test_loss = MeanMetric(), MeanMetric(), MeanMetric()
-        self.val_acc_best = MaxMetric()
+        for stage in STAGES:  # train_metrics, val_metrics, test_metrics; *_loss likewise
+            setattr(self, f"{stage}_metrics", MetricCollection(task.metrics(), prefix=f"{stage}/"))
+            setattr(self, f"{stage}_loss", MeanMetric())
+        baseline = task.baseline_metrics()
+        self.baseline_metrics = (
+            MetricCollection(baseline, prefix="test/", postfix="_baseline") if baseline else None
+        )
+        self.monitor_best = MaxMetric() if task.mode == "max" else MinMetric()
+
+    def infer(self, scenes: torch.Tensor) -> Inference:
+        """The prediction for a batch of scenes, with the measurement and what the network
+        read (the measurement, or the classical estimate of the scene made from it)."""
+        measurement = self.physics(scenes)
+        network_input = self.task.network_input(self.physics, measurement)
+        output = self.network(self.standardize(network_input))
+        return Inference(self.task.prediction(output, network_input), network_input, measurement)
 
     def forward(self, scenes: torch.Tensor) -> torch.Tensor:
-        """Class logits for a batch of scenes (B, C, H, W) in [0, 1]."""
-        return self.network(self.standardize(self.physics(scenes)))
+        """The task's prediction (class logits, a restored scene ...) for scenes (B, C, H, W)."""
+        return self.infer(scenes).prediction
 
     def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
         scenes, labels = batch
-        logits = self(scenes)
-        loss = F.cross_entropy(logits, labels)
-        getattr(self, f"{stage}_metrics").update(logits.detach(), labels)
-        getattr(self, f"{stage}_loss").update(loss.detach(), weight=len(labels))
+        target = self.task.target(scenes, labels)
+        prediction, network_input, _ = self.infer(scenes)
+        loss = self.task.loss(prediction, target)
+        getattr(self, f"{stage}_metrics").update(self.task.score(prediction.detach()), target)
+        if stage == "test" and self.baseline_metrics is not None:
+            self.baseline_metrics.update(self.task.score(network_input.detach()), target)
+        getattr(self, f"{stage}_loss").update(loss.detach(), weight=len(scenes))
         return loss
 
     def _log_epoch(self, stage: str, prog_bar: bool = False) -> dict[str, torch.Tensor]:
@@ -83,6 +98,9 @@ class ImagingModule(pl.LightningModule):
         values = {**metrics.compute(), f"{stage}/loss": loss.compute()}
         metrics.reset()
         loss.reset()
+        if stage == "test" and self.baseline_metrics is not None:
+            values.update(self.baseline_metrics.compute())
+            self.baseline_metrics.reset()
         self.log_dict(values, prog_bar=prog_bar)
         return values
 
@@ -112,8 +130,8 @@ class ImagingModule(pl.LightningModule):
     def on_validation_epoch_end(self) -> None:
         values = self._log_epoch("val", prog_bar=True)
         if not self.trainer.sanity_checking:
-            self.val_acc_best.update(values["val/acc"])
-            self.log("val/acc_best", self.val_acc_best.compute())
+            self.monitor_best.update(values[self.task.monitor])
+            self.log(self.task.objective, self.monitor_best.compute())
 
     def on_test_epoch_end(self) -> None:
         self._log_epoch("test")

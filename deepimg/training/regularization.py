@@ -18,13 +18,18 @@ class Regularization:
     The penalty is ``l1 * sum|w| + l2 * sum(w^2) / 2`` over the network's weight matrices
     and kernels (not biases, not norm layers, not the physical layer, whose parameters
     carry their own physical constraints). With ``patience`` set, training stops once
-    ``monitor`` has not improved for that many epochs.
+    ``monitor`` has not improved for that many epochs: ``val/loss`` (falling, whatever the
+    task), ``task``, the task's own validation metric in its own direction (``val/acc``
+    rising for classification, ``val/psnr`` rising for restoration; ``mode`` is then unused),
+    or one named metric of the run's task with ``mode``.
     """
 
     l1: Annotated[float, Range(0)] = 0.0
     l2: Annotated[float, Range(0)] = 0.0
     patience: Annotated[int, Range(1)] | None = None
-    monitor: Literal["val/loss", "val/acc", "val/f1", "val/auroc"] = "val/loss"
+    monitor: Literal[
+        "val/loss", "task", "val/acc", "val/f1", "val/auroc", "val/psnr", "val/ssim", "val/mse"
+    ] = "val/loss"
     mode: Literal["min", "max"] = "min"
 
     def penalty(self, network: nn.Module) -> torch.Tensor | float:
@@ -38,9 +43,13 @@ class Regularization:
             total = total + self.l2 / 2 * sum(w.pow(2).sum() for w in weights)
         return total
 
-    def callbacks(self) -> list:
+    def callbacks(self, task_monitor: str, task_mode: str) -> list:
+        """Early stopping, when ``patience`` is set; ``task_*`` say what ``monitor: task`` means."""
         if self.patience is None:
             return []
         from pytorch_lightning.callbacks import EarlyStopping
 
-        return [EarlyStopping(monitor=self.monitor, mode=self.mode, patience=self.patience)]
+        monitor, mode = (
+            (task_monitor, task_mode) if self.monitor == "task" else (self.monitor, self.mode)
+        )
+        return [EarlyStopping(monitor=monitor, mode=mode, patience=self.patience)]

@@ -1,0 +1,1 @@
+"""Tasks: what the network is asked about the measurement, one file each (see ``base.py``)."""

@@ -1,0 +1,106 @@
+"""The contract every task keeps: what is learned from the sensor's measurement, and how it is judged.
+
+A run is ``scene -> physical layer -> measurement -> network -> prediction``, and the task
+fills in everything that is not physics or network:
+
+* ``target(scenes, labels)``: what a batch asks for (a class, the scene itself, a position);
+* ``network_input(physics, measurement)``: what the network reads (the measurement, or a
+  classical estimate of the scene made from it), and ``prediction(output, network_input)``:
+  how the network's output becomes the answer (for restoration: the estimate plus the
+  residual the network learned);
+* ``network_kwargs(...)``: the output shape the network is built for;
+* ``loss``, and ``metrics()``: torchmetrics metrics, each with a direction (higher or
+  lower is better) in ``directions``;
+* ``monitor`` and ``mode``: the validation metric that checkpointing and early stopping
+  follow; ``objective`` (``val/<metric>_best``) is the number a Hydra sweeper receives:
+  always a validation metric, never a test metric;
+* ``baseline_metrics()``: the same metrics for the classical answer without a network
+  (logged as ``test/<metric>_baseline``), where one exists;
+* ``analysis``: the per-run figures (``deepimg.analysis``).
+
+The LightningModule (``deepimg.training.module``) is one class for every task. Networks
+state which tasks they serve (their ``tasks`` attribute); ``deepimg.training.build``
+refuses a network that does not serve the run's task.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+import torch
+from torchmetrics import Metric
+
+if TYPE_CHECKING:
+    from deepimg.physics.base import PhysicalLayer
+
+Mode = Literal["max", "min"]
+
+
+class Task(ABC):
+    """One kind of question asked of the measurement; subclasses fill in the contract."""
+
+    name: ClassVar[str]
+    monitor_metric: ClassVar[str]  # the metric's name without stage, e.g. "acc"
+    directions: ClassVar[dict[str, Mode]]  # every metric's direction, e.g. {"acc": "max"}
+
+    @property
+    def monitor(self) -> str:
+        """The validation metric that picks the best checkpoint and stops training early."""
+        return f"val/{self.monitor_metric}"
+
+    @property
+    def mode(self) -> Mode:
+        return self.directions[self.monitor_metric]
+
+    @property
+    def objective(self) -> str:
+        """What ``deepimg train`` returns to Hydra's sweepers: the best validation value."""
+        return f"{self.monitor}_best"
+
+    @property
+    def headline(self) -> list[str]:
+        """The metrics a report shows by default, test first."""
+        return [f"test/{m}" for m in self.directions]
+
+    def bind(self, data: Any) -> None:  # noqa: B027 - optional hook
+        """Learn what the task needs from the data module (class count, dynamic range)."""
+
+    @abstractmethod
+    def network_kwargs(self, in_shape: tuple[int, int, int]) -> dict[str, Any]:
+        """The arguments that size the network's output, e.g. ``{"num_classes": 10}``."""
+
+    def network_input(self, physics: PhysicalLayer, measurement: torch.Tensor) -> torch.Tensor:
+        """What the network reads; by default the measurement itself."""
+        return measurement
+
+    def network_input_shape(self, physics: PhysicalLayer) -> tuple[int, int, int]:
+        return physics.out_shape
+
+    def prediction(self, output: torch.Tensor, network_input: torch.Tensor) -> torch.Tensor:
+        """The answer made of the network's output; by default the output itself."""
+        return output
+
+    def score(self, prediction: torch.Tensor) -> torch.Tensor:
+        """The prediction as the metrics judge it (e.g. clipped to the valid range)."""
+        return prediction
+
+    @abstractmethod
+    def target(self, scenes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """What a batch of ``(scenes, labels)`` asks the network for."""
+
+    @abstractmethod
+    def loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor: ...
+
+    @abstractmethod
+    def metrics(self) -> dict[str, Metric]:
+        """Fresh torchmetrics metrics keyed by name (one set per stage)."""
+
+    def baseline_metrics(self) -> dict[str, Metric]:
+        """Metrics of the classical answer, ``network_input`` judged as the prediction; none
+        by default."""
+        return {}
+
+    def analysis(self) -> type:
+        """The class that draws this task's per-run figures (``deepimg.analysis``)."""
+        raise NotImplementedError

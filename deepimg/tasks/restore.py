@@ -1,0 +1,114 @@
+"""Restoration: recover the scene itself from the measurement.
+
+Deblurring, denoising, super-resolution, demosaicking, HDR reconstruction, inpainting and
+de-quantisation are all this one task; the physical layer in front decides which.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+import torch
+import torch.nn.functional as F
+from torchmetrics import MeanSquaredError, Metric
+from torchmetrics.functional.image import structural_similarity_index_measure
+from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
+
+from deepimg.physics.base import PhysicalLayer
+from deepimg.tasks.base import Mode, Task
+
+SSIM_L1_ALPHA = (
+    0.84  # Zhao et al. (2017), "Loss functions for image restoration with neural networks"
+)
+
+
+def ssim_kernel_size(shape: tuple[int, ...]) -> int:
+    """SSIM's usual 11-pixel Gaussian window, smaller (odd) on images smaller than that."""
+    side = min(shape[-2:])
+    return min(11, side if side % 2 else side - 1)
+
+
+class Restore(Task):
+    """The scene ``(C, H, W)`` from the measurement ``(C', H', W')``.
+
+    The network reads the layer's classical estimate of the scene, ``x0 = physics.to_scene(y)``
+    (a bilinear resize after ``downsample``, bilinear demosaicking after ``cfa``, division by
+    the exposure after ``exposure``, the measurement itself where the shapes agree), and
+    learns the residual: ``x_hat = x0 + network(standardise(x0))``, as pre-upsampling
+    super-resolution and DnCNN do. ``x0`` alone is the baseline every run reports
+    (``test/psnr_baseline``, ``test/ssim_baseline``), so a report shows what the network
+    adds to the sensor.
+
+    ``loss``: ``l1``, ``mse``, or ``ssim_l1`` = 0.84 (1 - SSIM) + 0.16 L1 (Zhao et al. 2017).
+    Metrics: PSNR (mean over images of each image's PSNR, dB), SSIM and MSE, with
+    ``data_range`` the scene's full scale: 1, or the dynamic range of HDR scenes. They judge
+    the prediction clipped to [0, data_range], as an image would be stored.
+    """
+
+    name = "restore"
+    monitor_metric = "psnr"
+    directions: ClassVar[dict[str, Mode]] = {"psnr": "max", "ssim": "max", "mse": "min"}
+
+    def __init__(self, loss: Literal["l1", "mse", "ssim_l1"] = "l1") -> None:
+        self.loss_name = loss
+        self.data_range = 1.0
+        self.kernel_size = 11
+        self.channels = 1
+
+    def bind(self, data: Any) -> None:
+        self.data_range = float(getattr(data, "dynamic_range", 1.0))
+        self.channels = data.in_shape[0]
+        self.kernel_size = ssim_kernel_size(data.in_shape)
+
+    def network_kwargs(self, in_shape: tuple[int, int, int]) -> dict[str, Any]:
+        return {"out_channels": self.channels}
+
+    def network_input(self, physics: PhysicalLayer, measurement: torch.Tensor) -> torch.Tensor:
+        return physics.to_scene(measurement)
+
+    def network_input_shape(self, physics: PhysicalLayer) -> tuple[int, int, int]:
+        return physics.in_shape
+
+    def prediction(self, output: torch.Tensor, network_input: torch.Tensor) -> torch.Tensor:
+        return network_input + output
+
+    def score(self, prediction: torch.Tensor) -> torch.Tensor:
+        return prediction.clamp(0.0, self.data_range)
+
+    def target(self, scenes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return scenes
+
+    def loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.loss_name == "mse":
+            return F.mse_loss(prediction, target)
+        l1 = F.l1_loss(prediction, target)
+        if self.loss_name == "l1":
+            return l1
+        ssim = structural_similarity_index_measure(
+            prediction, target, data_range=self.data_range, kernel_size=self.kernel_size
+        )
+        return SSIM_L1_ALPHA * (1 - ssim) + (1 - SSIM_L1_ALPHA) * l1 / self.data_range
+
+    def metrics(self) -> dict[str, Metric]:
+        return {
+            "psnr": self.psnr(),
+            "ssim": self.ssim(),
+            "mse": MeanSquaredError(),
+        }
+
+    def baseline_metrics(self) -> dict[str, Metric]:
+        return {"psnr": self.psnr(), "ssim": self.ssim()}
+
+    def psnr(self) -> Metric:
+        # dim: one PSNR per image, then their mean (not the PSNR of the pooled error).
+        return PeakSignalNoiseRatio(data_range=self.data_range, dim=(1, 2, 3))
+
+    def ssim(self) -> Metric:
+        return StructuralSimilarityIndexMeasure(
+            data_range=self.data_range, kernel_size=self.kernel_size
+        )
+
+    def analysis(self) -> type:
+        from deepimg.analysis.restore_analysis import RestoreAnalysis
+
+        return RestoreAnalysis

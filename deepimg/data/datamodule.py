@@ -41,11 +41,22 @@ class RawData:
         return math.ceil(math.log2(self.max_value + 1))
 
 
-class InMemoryImages(Dataset):
-    """Indexed by a *batch* of indices; returns float scenes in [0, 1] and labels.
+def hdr_gains(n: int, dynamic_range: float, seed: int) -> torch.Tensor | None:
+    """``n`` seeded log-uniform factors in [1, dynamic_range] (``(n, 1, 1, 1)``); None for 1."""
+    if dynamic_range == 1:
+        return None
+    generator = torch.Generator().manual_seed(seed)
+    u = torch.rand(n, generator=generator)
+    return torch.exp(u * math.log(dynamic_range)).view(n, 1, 1, 1)
 
-    Without augmentation a batch is one tensor slice. With augmentation each scene of
-    the batch goes through albumentations (per-sample Python is unavoidable there).
+
+class InMemoryImages(Dataset):
+    """Indexed by a *batch* of indices; returns float scenes and labels.
+
+    Scenes are in [0, 1], or each multiplied by its own fixed ``gains`` factor (HDR scenes
+    beyond the sensor's full scale). Without augmentation a batch is one tensor slice. With
+    augmentation each scene of the batch goes through albumentations (per-sample Python is
+    unavoidable there).
     """
 
     def __init__(
@@ -54,8 +65,16 @@ class InMemoryImages(Dataset):
         labels: torch.Tensor,
         max_value: int,
         augment: Callable[[np.ndarray], np.ndarray] | None = None,
+        gains: torch.Tensor | None = None,
     ) -> None:
         self.images, self.labels, self.max_value, self.augment = images, labels, max_value, augment
+        self.gains = gains
+
+    def scenes(self, index: list[int], images: torch.Tensor | None = None) -> torch.Tensor:
+        """Float scenes of ``index`` (from ``images`` when given, e.g. augmented ones)."""
+        images = self.images[index] if images is None else images
+        scenes = images.float().div_(self.max_value)
+        return scenes if self.gains is None else scenes.mul_(self.gains[index])
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -67,7 +86,7 @@ class InMemoryImages(Dataset):
             images = torch.from_numpy(np.stack([self.augment(im) for im in hwc])).permute(
                 0, 3, 1, 2
             )
-        return images.float().div_(self.max_value), self.labels[index]
+        return self.scenes(index, images), self.labels[index]
 
 
 class ImageDataModule(pl.LightningDataModule):
@@ -76,8 +95,12 @@ class ImageDataModule(pl.LightningDataModule):
     A subclass only says how to ``load()`` its raw data. An official test (or validation)
     split is used as published; otherwise a stratified, seeded ``test_fraction``
     (``val_fraction``) of train is held out. ``train_size`` (a count) subsamples what
-    remains of train, stratified, for fast runs.
+    remains of train, stratified, for fast runs. ``dynamic_range`` D > 1 makes HDR scenes:
+    each scene is multiplied by its own seeded log-uniform factor in [1, D], so scenes exceed
+    the sensor's full scale of 1 (an ``exposure`` pattern then has something to recover).
     """
+
+    has_classes = True  # labels are classes to learn (not so for patches: their source image)
 
     def __init__(
         self,
@@ -87,9 +110,11 @@ class ImageDataModule(pl.LightningDataModule):
         train_size: Annotated[int, Range(10)] | None = None,
         split_seed: int = 0,
         num_workers: Annotated[int, Range(0)] = 0,
+        dynamic_range: Annotated[float, Range(1, 1e6)] = 1.0,
         augmentation: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
         super().__init__()
+        self.dynamic_range = float(dynamic_range)
         self.batch_size, self.train_size = batch_size, train_size
         self.val_fraction, self.test_fraction = val_fraction, test_fraction
         self.split_seed, self.num_workers, self.augmentation = split_seed, num_workers, augmentation
@@ -119,9 +144,12 @@ class ImageDataModule(pl.LightningDataModule):
         if self.train_size is not None and self.train_size < len(labels):
             keep, _ = stratified_take(labels, self.train_size, self.split_seed)
             images, labels = images[keep], labels[keep]
-        self.train = InMemoryImages(images, labels, raw.max_value, self.augmentation)
-        self.val = InMemoryImages(val_images, val_labels, raw.max_value)
-        self.test = InMemoryImages(test_images, test_labels, raw.max_value)
+        splits = {"train": (images, labels), "val": (val_images, val_labels),
+                  "test": (test_images, test_labels)}  # fmt: skip
+        for k, (split, (x, y)) in enumerate(splits.items()):
+            gains = hdr_gains(len(y), self.dynamic_range, self.split_seed * 3 + k)
+            augment = self.augmentation if split == "train" else None
+            setattr(self, split, InMemoryImages(x, y, raw.max_value, augment, gains))
 
     def _hold_out(self, images: torch.Tensor, labels: torch.Tensor, fraction: float):
         """((held-out images, labels), (remaining images, labels)), stratified and seeded."""
@@ -191,4 +219,4 @@ class ImageDataModule(pl.LightningDataModule):
         self.setup()
         dataset: InMemoryImages = getattr(self, split)
         index = list(range(min(n, len(dataset))))
-        return dataset.images[index].float().div_(dataset.max_value), dataset.labels[index]
+        return dataset.scenes(index), dataset.labels[index]

@@ -21,14 +21,9 @@ from deepimg.analysis.physics_figures import as_image
 from deepimg.analysis.plotting import plt
 from deepimg.analysis.predictions import device_of
 from deepimg.analysis.run_analysis import RunAnalysis
+from deepimg.tasks.restore import psnr_per_image
 
 EXAMPLES = 5  # test images in the grid
-
-
-def psnr_per_image(estimate: torch.Tensor, target: torch.Tensor, data_range: float) -> torch.Tensor:
-    """``10 log10(data_range^2 / MSE)`` of each image of a batch, in dB (inf where equal)."""
-    mse = (estimate - target).pow(2).flatten(1).mean(dim=1)
-    return 10 * torch.log10(data_range**2 / mse)
 
 
 @dataclass

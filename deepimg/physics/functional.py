@@ -55,25 +55,26 @@ def normalized_convolution(
     convolution), channel by channel; ``values`` is ``(B, C, H, W)`` and ``weights``
     ``(1 or B, C, H, W)``, and a one-channel side is repeated to the other's channels:
 
-        x(p) = sum_s e^s (k_s * (w v))(p) / sum_s e^s (k_s * w)(p),    e = 1e-3
+        x(p) = (k * (w v))(p) / (k * w)(p)
 
-    with tent kernels ``k_s`` of growing size. Size 3 is ``[1, 2, 1]^T [1, 2, 1]``, with which
-    this is bilinear interpolation between samples one pixel apart (bilinear demosaicking of
-    a Bayer mosaic); where it finds samples it decides, and each larger kernel only fills
-    the holes that the smaller ones leave. Zero padding is exact here: outside the image the
-    weight is zero too. Differentiable in ``values`` and ``weights``.
+    with the tent kernel ``k`` of the first size in ``sizes`` that finds samples near ``p``.
+    Size 3 is ``[1, 2, 1]^T [1, 2, 1]``, with which this is bilinear interpolation between
+    samples one pixel apart (bilinear demosaicking of a Bayer mosaic); the larger sizes
+    only fill the holes that the smaller ones leave. Zero padding is exact here: outside the
+    image the weight is zero too. Differentiable in ``values`` and ``weights``.
     """
     c = max(values.shape[1], weights.shape[1])
     values = values.expand(-1, c, -1, -1)
     weights = weights.expand(-1, c, -1, -1)  # its own batch size: often 1, one design
     h, w = values.shape[-2:]
-    num = den = 0.0
-    for level, size in enumerate(sizes):
+    filled = None
+    for size in reversed(sizes):  # the largest first, so each smaller one overrides it
         size = min(size, 2 * max(h, w) - 1)
-        scale = 1e-3**level
-        num = num + scale * tent_blur(values * weights, size)
-        den = den + scale * tent_blur(weights, size)
-    return num / den.clamp_min(1e-12)
+        num, den = tent_blur(values * weights, size), tent_blur(weights, size)
+        found = den > 1e-6
+        level = num / den.clamp_min(1e-6)
+        filled = level if filled is None else torch.where(found, level, filled)
+    return filled
 
 
 def tent_blur(x: torch.Tensor, size: int) -> torch.Tensor:

@@ -27,6 +27,11 @@ class Classify(Task):
         self.num_classes = 0
 
     def bind(self, data: Any) -> None:
+        if not getattr(data, "has_classes", True):
+            raise ValueError(
+                f"{type(data).__name__} has no classes to learn (its labels name the source "
+                "image); use task=restore"
+            )
         self.num_classes = data.num_classes
         if self.num_classes < 2:
             raise ValueError(

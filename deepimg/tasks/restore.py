@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torchmetrics import MeanSquaredError, Metric
 from torchmetrics.functional.image import structural_similarity_index_measure
-from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
+from torchmetrics.image import StructuralSimilarityIndexMeasure
 
 from deepimg.physics.base import PhysicalLayer
 from deepimg.tasks.base import Mode, Task
@@ -20,6 +20,40 @@ from deepimg.tasks.base import Mode, Task
 SSIM_L1_ALPHA = (
     0.84  # Zhao et al. (2017), "Loss functions for image restoration with neural networks"
 )
+
+
+def psnr_per_image(preds: torch.Tensor, target: torch.Tensor, data_range: float) -> torch.Tensor:
+    """Each image's PSNR ``10 log10(data_range^2 / MSE_i)`` in dB, ``(B,)``, with the MSE
+    floored at the noise of a 16-bit quantiser at that full scale, ``(data_range / 65535)^2
+    / 12``: an exactly restored image scores 107.1 dB instead of infinity."""
+    mse = (preds - target).double().pow(2).flatten(1).mean(dim=1)
+    floor = (data_range / 65535) ** 2 / 12
+    return 10 * torch.log10(data_range**2 / mse.clamp_min(floor))
+
+
+class MeanPSNR(Metric):
+    """The mean over images of each image's PSNR (``psnr_per_image``), in dB.
+
+    The floor keeps one exactly restored image (a flat, saturated patch) from making the
+    mean infinite; torchmetrics' ``PeakSignalNoiseRatio(dim=...)`` has none.
+    """
+
+    higher_is_better = True
+    full_state_update = False
+
+    def __init__(self, data_range: float = 1.0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.data_range = data_range
+        self.add_state("total", torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state("count", torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
+
+    def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
+        values = psnr_per_image(preds, target, self.data_range)
+        self.total += values.sum()
+        self.count += len(values)
+
+    def compute(self) -> torch.Tensor:
+        return (self.total / self.count).float()
 
 
 def ssim_kernel_size(shape: tuple[int, ...]) -> int:
@@ -40,7 +74,8 @@ class Restore(Task):
     adds to the sensor.
 
     ``loss``: ``l1``, ``mse``, or ``ssim_l1`` = 0.84 (1 - SSIM) + 0.16 L1 (Zhao et al. 2017).
-    Metrics: PSNR (mean over images of each image's PSNR, dB), SSIM and MSE, with
+    Metrics: PSNR (``MeanPSNR``: the mean over images of each image's PSNR, dB), SSIM and
+    MSE (torchmetrics), with
     ``data_range`` the scene's full scale: 1, or the dynamic range of HDR scenes. They judge
     the prediction clipped to [0, data_range], as an image would be stored.
     """
@@ -100,8 +135,7 @@ class Restore(Task):
         return {"psnr": self.psnr(), "ssim": self.ssim()}
 
     def psnr(self) -> Metric:
-        # dim: one PSNR per image, then their mean (not the PSNR of the pooled error).
-        return PeakSignalNoiseRatio(data_range=self.data_range, dim=(1, 2, 3))
+        return MeanPSNR(data_range=self.data_range)
 
     def ssim(self) -> Metric:
         return StructuralSimilarityIndexMeasure(

@@ -40,8 +40,11 @@ def group_label(keys: list[str], values: object) -> str:
 def metric_plot(runs: pd.DataFrame, x: str, others: list[str], metric: str, path: Path) -> Path:
     """``metric`` against parameter ``x``: every run as a faint dot, the mean ± std over
     seeds as a line, one line per setting of the ``others``. A numeric ``x`` is placed by
-    value, any other by category."""
+    value, any other by category. Where the runs also have ``<metric>_baseline`` (the
+    classical estimate without a network), it is drawn dashed in the same colour, so the
+    plot shows what the network adds to the sensor."""
     fig, ax = plt.subplots(figsize=(4.4, 3.2))
+    baseline = f"{metric}_baseline"
     numeric = is_numeric(runs[x])
     categories = sorted(runs[x].astype(str).unique())
     position = (lambda v: v) if numeric else (lambda v: v.astype(str).map(categories.index))
@@ -54,9 +57,15 @@ def metric_plot(runs: pd.DataFrame, x: str, others: list[str], metric: str, path
             yerr=stats["std"],
             marker="o",
             capsize=3,
-            label=group_label(others, label) or None,
+            label=group_label(others, label) or ("network" if baseline in part else None),
         )
-        ax.scatter(position(part[x]), part[metric], s=10, alpha=0.35, color=line[0].get_color())
+        colour = line[0].get_color()
+        ax.scatter(position(part[x]), part[metric], s=10, alpha=0.35, color=colour)
+        if baseline in part:
+            means = part.groupby(x, dropna=False, sort=True)[baseline].mean().reset_index()
+            name = group_label(others, label)
+            ax.plot(position(means[x]), means[baseline], "--", color=colour,
+                    label=f"{name}: classical estimate" if name else "classical estimate")  # fmt: skip
     if not numeric:
         ax.set_xticks(range(len(categories)), categories, rotation=20)
     elif runs[x].nunique() <= 12:  # a tick at each swept value, not at values never run
@@ -65,7 +74,7 @@ def metric_plot(runs: pd.DataFrame, x: str, others: list[str], metric: str, path
     ax.set_xlabel(x)
     ax.set_ylabel(f"{metric} (mean ± std over seeds)")
     ax.grid(alpha=0.3)
-    if others:
+    if others or baseline in runs:
         ax.legend(fontsize=7)
     return save(fig, path, DPI)
 

@@ -29,6 +29,12 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from deepimg.errors import UserError
 
 TRAINER = "pytorch_lightning.Trainer"
+# Modules that moved (deepimg 0.1.0's first layout -> commands/, config/, training/): runs
+# made before the move name their targets by the old path.
+MOVED = {
+    "deepimg.regularization.": "deepimg.training.regularization.",
+    "deepimg.schedules.": "deepimg.training.schedules.",
+}
 
 
 @cache
@@ -112,5 +118,14 @@ def load_untrusted(text_or_path: str | Path, source: str | Path) -> DictConfig:
         raise UserError(f"{source} holds no readable config ({reason})") from None
     if not isinstance(cfg, DictConfig):
         raise UserError(f"{source} holds no config mapping (found a {type(cfg).__name__})")
+    follow_moves(cfg)
     check_targets(cfg, source)
     return cfg
+
+
+def follow_moves(cfg: DictConfig) -> None:
+    """Rewrite targets of modules that moved (``MOVED``) to their present path, in place."""
+    for path, target in list(target_values(cfg)):
+        for old, new in MOVED.items():
+            if isinstance(target, str) and target.startswith(old):
+                OmegaConf.update(cfg, path, new + target.removeprefix(old), merge=False)

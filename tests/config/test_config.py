@@ -23,6 +23,7 @@ def test_every_group_of_the_design_exists() -> None:
         "regularization",
         "trainer",
         "analysis",
+        "task",
     }
     assert expected <= set(config.groups())
 

@@ -132,3 +132,16 @@ def test_the_check_imports_nothing_it_has_not_allowed() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_targets_of_modules_that_moved_are_followed() -> None:
+    """Runs made before the move to training/ name deepimg.regularization and deepimg.schedules."""
+    from deepimg.config.trust import load_untrusted
+
+    old = (
+        "regularization:\n  _target_: deepimg.regularization.Regularization\n"
+        "scheduler:\n  _target_: deepimg.schedules.onecycle\n  _partial_: true\n"
+    )
+    cfg = load_untrusted(old, "old run")
+    assert cfg.regularization._target_ == "deepimg.training.regularization.Regularization"
+    assert cfg.scheduler._target_ == "deepimg.training.schedules.onecycle"

@@ -31,6 +31,7 @@ commands:
 examples:
   deepimg train
   deepimg train physical_layer=quantize bits=1..8 -m
+  deepimg train task=restore physical_layer=blur sigma=2
   deepimg report outputs/multirun/2026-11-23/10-00-00
   deepimg eval ckpt=outputs/2026-11-23/10-00-00/checkpoints/best.ckpt bits=2
 

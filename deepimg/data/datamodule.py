@@ -15,7 +15,9 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
 from deepimg.config.constraints import Range
+from deepimg.data.canvas import Background, Canvas
 from deepimg.data.splits import stratified_take
+from deepimg.errors import UserError
 
 
 @dataclass
@@ -34,11 +36,28 @@ class RawData:
     val_images: torch.Tensor | None = None
     val_labels: torch.Tensor | None = None
     max_value: int = 255  # full scale of the stored integers: 255 for 8-bit, 65535 for 16-bit
+    # Segmentation sources: a class map (N, H, W) per image (0 = background).
+    train_masks: torch.Tensor | None = None
+    val_masks: torch.Tensor | None = None
+    test_masks: torch.Tensor | None = None
 
     @property
     def bit_depth(self) -> int:
         """Native bits per pixel: the fewest bits that hold ``max_value``."""
         return math.ceil(math.log2(self.max_value + 1))
+
+
+@dataclass
+class Split:
+    """The images, labels and (for segmentation) masks of one split, kept in step."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    masks: torch.Tensor | None = None
+
+    def take(self, index: torch.Tensor) -> Split:
+        masks = None if self.masks is None else self.masks[index]
+        return Split(self.images[index], self.labels[index], masks)
 
 
 def hdr_gains(n: int, dynamic_range: float, seed: int) -> torch.Tensor | None:
@@ -66,27 +85,48 @@ class InMemoryImages(Dataset):
         max_value: int,
         augment: Callable[[np.ndarray], np.ndarray] | None = None,
         gains: torch.Tensor | None = None,
+        canvas: Canvas | None = None,
+        tops: torch.Tensor | None = None,
+        masks: torch.Tensor | None = None,
     ) -> None:
         self.images, self.labels, self.max_value, self.augment = images, labels, max_value, augment
-        self.gains = gains
+        self.gains, self.canvas, self.tops, self.masks = gains, canvas, tops, masks
 
     def scenes(self, index: list[int], images: torch.Tensor | None = None) -> torch.Tensor:
-        """Float scenes of ``index`` (from ``images`` when given, e.g. augmented ones)."""
+        """Float scenes of ``index`` (from ``images`` when given, e.g. augmented ones), on
+        their canvases when there is one."""
         images = self.images[index] if images is None else images
         scenes = images.float().div_(self.max_value)
-        return scenes if self.gains is None else scenes.mul_(self.gains[index])
+        if self.gains is not None:
+            scenes = scenes.mul_(self.gains[index])
+        if self.canvas is not None:
+            scenes = self.canvas.place(scenes, self.tops[index], index, self.images, self.max_value)
+        return scenes
+
+    def extras(self, index: list[int]) -> dict[str, torch.Tensor]:
+        """What a batch carries besides scenes and labels: the objects' centres on a canvas,
+        the masks of a segmentation source."""
+        extras = {}
+        if self.canvas is not None:
+            extras["position"] = Canvas.centres(self.tops[index], tuple(self.images.shape[-2:]))
+        if self.masks is not None:
+            extras["mask"] = self.masks[index].long()
+        return extras
 
     def __len__(self) -> int:
         return len(self.labels)
 
-    def __getitem__(self, index: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, index: list[int]) -> tuple:
+        """``(scenes, labels)``, and a dict of extras (``position``) when there are any."""
         images = self.images[index]
         if self.augment is not None:
             hwc = images.permute(0, 2, 3, 1).numpy()
             images = torch.from_numpy(np.stack([self.augment(im) for im in hwc])).permute(
                 0, 3, 1, 2
             )
-        return self.scenes(index, images), self.labels[index]
+        extras = self.extras(index)
+        batch = (self.scenes(index, images), self.labels[index])
+        return (*batch, extras) if extras else batch
 
 
 class ImageDataModule(pl.LightningDataModule):
@@ -95,7 +135,10 @@ class ImageDataModule(pl.LightningDataModule):
     A subclass only says how to ``load()`` its raw data. An official test (or validation)
     split is used as published; otherwise a stratified, seeded ``test_fraction``
     (``val_fraction``) of train is held out. ``train_size`` (a count) subsamples what
-    remains of train, stratified, for fast runs. ``dynamic_range`` D > 1 makes HDR scenes:
+    remains of train, stratified, for fast runs. ``canvas`` places each scene whole at its
+    own seeded position on a ``canvas`` x ``canvas`` background (``background``: zero, noise
+    up to ``background_level``, or clutter from other scenes), for localisation; the batch
+    then carries each object's centre. ``dynamic_range`` D > 1 makes HDR scenes:
     each scene is multiplied by its own seeded log-uniform factor in [1, D], so scenes exceed
     the sensor's full scale of 1 (an ``exposure`` pattern then has something to recover).
     """
@@ -111,10 +154,17 @@ class ImageDataModule(pl.LightningDataModule):
         split_seed: int = 0,
         num_workers: Annotated[int, Range(0)] = 0,
         dynamic_range: Annotated[float, Range(1, 1e6)] = 1.0,
+        canvas: Annotated[int, Range(2, 4096)] | None = None,
+        background: Background = "zero",
+        background_level: Annotated[float, Range(0, 1)] = 0.2,
+        mask_threshold: Annotated[float, Range(0, 1)] = 0.1,
         augmentation: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
         super().__init__()
         self.dynamic_range = float(dynamic_range)
+        self.mask_threshold = mask_threshold  # silhouettes for segmentation, of full scale
+        self.background, self.background_level = background, background_level
+        self.canvas = Canvas(canvas, background, background_level, split_seed) if canvas else None
         self.batch_size, self.train_size = batch_size, train_size
         self.val_fraction, self.test_fraction = val_fraction, test_fraction
         self.split_seed, self.num_workers, self.augmentation = split_seed, num_workers, augmentation
@@ -127,34 +177,60 @@ class ImageDataModule(pl.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.raw is not None:
             return
-        raw = self.raw = self.load()
-        images, labels = raw.train_images, raw.train_labels
-        if raw.test_images is None:
-            (test_images, test_labels), (images, labels) = self._hold_out(
-                images, labels, self.test_fraction
-            )
-        else:
-            test_images, test_labels = raw.test_images, raw.test_labels
-        if raw.val_images is None:
-            (val_images, val_labels), (images, labels) = self._hold_out(
-                images, labels, self.val_fraction
-            )
-        else:
-            val_images, val_labels = raw.val_images, raw.val_labels
-        if self.train_size is not None and self.train_size < len(labels):
-            keep, _ = stratified_take(labels, self.train_size, self.split_seed)
-            images, labels = images[keep], labels[keep]
-        splits = {"train": (images, labels), "val": (val_images, val_labels),
-                  "test": (test_images, test_labels)}  # fmt: skip
-        for k, (split, (x, y)) in enumerate(splits.items()):
-            gains = hdr_gains(len(y), self.dynamic_range, self.split_seed * 3 + k)
-            augment = self.augmentation if split == "train" else None
-            setattr(self, split, InMemoryImages(x, y, raw.max_value, augment, gains))
+        self.raw = self.load()
+        self._make_splits()
 
-    def _hold_out(self, images: torch.Tensor, labels: torch.Tensor, fraction: float):
-        """((held-out images, labels), (remaining images, labels)), stratified and seeded."""
-        taken, rest = stratified_take(labels, fraction, self.split_seed)
-        return (images[taken], labels[taken]), (images[rest], labels[rest])
+    def use_canvas(self, size: int | None = None) -> None:
+        """Place the scenes on a canvas (``size``, default twice the scenes' side) when
+        ``canvas`` was not set: localisation needs one."""
+        if self.canvas is not None:
+            return
+        self.setup()
+        side = size or 2 * max(self.raw.train_images.shape[-2:])
+        self.canvas = Canvas(side, self.background, self.background_level, self.split_seed)
+        self._make_splits()
+
+    def _make_splits(self) -> None:
+        raw = self.raw
+        train = Split(raw.train_images, raw.train_labels, raw.train_masks)
+        if raw.test_images is None:
+            test, train = self._hold_out(train, self.test_fraction)
+        else:
+            test = Split(raw.test_images, raw.test_labels, raw.test_masks)
+        if raw.val_images is None:
+            val, train = self._hold_out(train, self.val_fraction)
+        else:
+            val = Split(raw.val_images, raw.val_labels, raw.val_masks)
+        if self.train_size is not None and self.train_size < len(train.labels):
+            keep, _ = stratified_take(train.labels, self.train_size, self.split_seed)
+            train = train.take(keep)
+        if train.masks is not None and (self.augmentation is not None or self.canvas):
+            raise UserError(
+                "masks do not follow augmentation or a canvas yet; use augmentation=none and "
+                "dataset.canvas=null with a segmentation folder"
+            )
+        if self.canvas is not None:
+            try:
+                self.canvas.check(tuple(train.images.shape[-2:]))
+            except ValueError as err:
+                raise UserError(f"dataset.{err}") from None
+        for k, (name, split) in enumerate({"train": train, "val": val, "test": test}.items()):
+            n, seed = len(split.labels), self.split_seed * 3 + k
+            tops = None
+            if self.canvas is not None:  # fixed, seeded positions: test positions never change
+                tops = self.canvas.top_left(n, tuple(split.images.shape[-2:]), seed)
+            dataset = InMemoryImages(
+                split.images, split.labels, raw.max_value,
+                augment=self.augmentation if name == "train" else None,
+                gains=hdr_gains(n, self.dynamic_range, seed),
+                canvas=self.canvas, tops=tops, masks=split.masks,
+            )  # fmt: skip
+            setattr(self, name, dataset)
+
+    def _hold_out(self, split: Split, fraction: float) -> tuple[Split, Split]:
+        """(held out, remaining), stratified by label and seeded."""
+        taken, rest = stratified_take(split.labels, fraction, self.split_seed)
+        return split.take(taken), split.take(rest)
 
     @property
     def bit_depth(self) -> int:
@@ -179,8 +255,9 @@ class ImageDataModule(pl.LightningDataModule):
 
     @property
     def in_shape(self) -> tuple[int, int, int]:
-        """``(channels, height, width)`` of one scene."""
-        return tuple(self._loaded().train_images.shape[1:])
+        """``(channels, height, width)`` of one scene (of its canvas, when there is one)."""
+        shape = tuple(self._loaded().train_images.shape[1:])
+        return shape if self.canvas is None else (shape[0], self.canvas.size, self.canvas.size)
 
     @property
     def channels(self) -> int:
@@ -220,3 +297,9 @@ class ImageDataModule(pl.LightningDataModule):
         dataset: InMemoryImages = getattr(self, split)
         index = list(range(min(n, len(dataset))))
         return dataset.scenes(index), dataset.labels[index]
+
+    def positions(self, split: str, n: int) -> torch.Tensor | None:
+        """The centres ``(n, 2)`` of the first ``n`` objects of a split on their canvases."""
+        self.setup()
+        dataset: InMemoryImages = getattr(self, split)
+        return dataset.extras(list(range(min(n, len(dataset))))).get("position")

@@ -82,8 +82,62 @@ def to_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
     return (x * LUMA).sum(0, keepdim=True) if channels == 1 else x.expand(3, -1, -1)
 
 
+def segmentation_layout(root: Path) -> dict[str, Path] | None:
+    """``{split: folder}`` where each folder holds ``images/`` and ``masks/``: ``root`` itself
+    (then splits are held out), or its split folders; None for a class-folder layout."""
+    if (root / "images").is_dir() and (root / "masks").is_dir():
+        return {"train": root}
+    folders = split_folders(root)
+    if "train" in folders and folders["train"] != root and (folders["train"] / "masks").is_dir():
+        return folders
+    return None
+
+
+def paired_files(folder: Path) -> list[tuple[Path, Path]]:
+    """(image, mask) pairs of ``folder/images`` and ``folder/masks``, matched by name; a file
+    without its partner is an error that names it."""
+    images = {
+        p.stem: p for p in sorted((folder / "images").iterdir()) if p.suffix.lower() in SUFFIXES
+    }
+    masks = {
+        p.stem: p for p in sorted((folder / "masks").iterdir()) if p.suffix.lower() in SUFFIXES
+    }
+    for stem, path in images.items():
+        if stem not in masks:
+            raise UserError(f"image '{path}' has no mask: expected {folder / 'masks' / stem}.png")
+    for stem, path in masks.items():
+        if stem not in images:
+            raise UserError(f"mask '{path}' has no image in {folder / 'images'}")
+    if not images:
+        raise UserError(f"'{folder / 'images'}' holds no images")
+    return [(images[s], masks[s]) for s in sorted(images)]
+
+
+def decode_mask(path: Path, num_classes: int) -> torch.Tensor:
+    """A mask as class indices ``(H, W)``: binary masks (0 and one other value) as 0/1,
+    else the values themselves, which must be below ``num_classes``."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        # palette and gray images hold the indices themselves; colour ones are reduced to gray
+        raw = image if image.mode in ("P", "L", "I", "I;16", "1") else image.convert("L")
+        values = torch.from_numpy(np.asarray(raw).astype(np.int64))
+    levels = values.unique()
+    if len(levels) <= 2 and levels.max() > num_classes - 1:  # 0/255 or 0/1 masks
+        return (values > 0).long()
+    if levels.max() >= num_classes:
+        raise UserError(
+            f"mask '{path}' holds class {int(levels.max())}; set dataset.num_classes above it"
+        )
+    return values
+
+
 class ImageFolder(ImageDataModule):
     """Images from class folders, decoded once and cached as tensors.
+
+    A segmentation folder instead holds ``images/<name>.png`` and ``masks/<name>.png`` (in
+    ``root`` or in each of its ``train/``, ``val/``, ``test/`` folders): each mask is binary
+    or a label-index image of ``num_classes`` classes (0 the background).
 
     Unreadable files are skipped with a warning that names them. All images are resized to
     ``img_size`` x ``img_size`` (anti-aliased) when it is set, else they must share a size.
@@ -96,13 +150,19 @@ class ImageFolder(ImageDataModule):
         img_size: Annotated[int, Range(4, 2048)] | None = None,
         channels: Literal[1, 3] = 1,
         cache: bool = True,
+        num_classes: Annotated[int, Range(2, 256)] = 2,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
         self.root, self.cache = Path(root).expanduser(), cache
+        self.segmentation_classes = num_classes
         self.size, self.want_channels = img_size, channels  # `channels`, `img_size`: what loaded
 
     def load(self) -> RawData:
+        layout = segmentation_layout(self.root)
+        if layout is not None:
+            self.has_classes = False
+            return self._load_segmentation(layout)
         folders = split_folders(self.root)
         files = {split: class_files(folder) for split, folder in folders.items()}
         classes = list(files["train"])
@@ -165,6 +225,48 @@ class ImageFolder(ImageDataModule):
             val_images=tensors.get("val", (None, None))[0], val_labels=tensors.get("val", (None, None))[1],
             max_value=max_value,
         )  # fmt: skip
+
+    def _load_segmentation(self, folders: dict[str, Path]) -> RawData:
+        """Images and their masks, split by folder or held out (labels are all 0)."""
+        loaded: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        depth = 8
+        for split, folder in folders.items():
+            images, masks = [], []
+            for image_path, mask_path in paired_files(folder):
+                image, bits = decode(image_path)
+                depth = max(depth, bits)
+                mask = decode_mask(mask_path, self.segmentation_classes)
+                if mask.shape != image.shape[-2:]:
+                    raise UserError(
+                        f"mask '{mask_path}' is {tuple(mask.shape)}, its image {tuple(image.shape[-2:])}"
+                    )
+                images.append(self._resize(to_channels(image, self.want_channels)))
+                masks.append(self._resize_mask(mask))
+            loaded[split] = (torch.stack(images), torch.stack(masks))
+        max_value = 2**depth - 1
+        dtype = torch.uint16 if depth == 16 else torch.uint8
+
+        def part(split: str, k: int) -> torch.Tensor | None:
+            if split not in loaded:
+                return None
+            tensor = loaded[split][k]
+            return tensor.mul(max_value).round_().to(dtype) if k == 0 else tensor.to(torch.uint8)
+
+        def labels(split: str) -> torch.Tensor | None:
+            return torch.zeros(len(loaded[split][0]), dtype=torch.long) if split in loaded else None
+
+        return RawData(
+            train_images=part("train", 0), train_labels=labels("train"), class_names=["image"],
+            val_images=part("val", 0), val_labels=labels("val"),
+            test_images=part("test", 0), test_labels=labels("test"), max_value=max_value,
+            train_masks=part("train", 1), val_masks=part("val", 1), test_masks=part("test", 1),
+        )  # fmt: skip
+
+    def _resize_mask(self, mask: torch.Tensor) -> torch.Tensor:
+        if self.size is None or mask.shape == (self.size, self.size):
+            return mask
+        size = (self.size, self.size)
+        return F.interpolate(mask[None, None].float(), size=size, mode="nearest")[0, 0].long()
 
     def _resize(self, image: torch.Tensor) -> torch.Tensor:
         if self.size is None or image.shape[-2:] == (self.size, self.size):

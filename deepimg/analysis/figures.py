@@ -119,7 +119,8 @@ def curves_figure(
     return save(fig, path)
 
 
-METRIC_LABELS = {"acc": "accuracy", "psnr": "PSNR (dB)"}
+METRIC_LABELS = {"acc": "accuracy", "psnr": "PSNR (dB)", "error_px": "error (pixels)",
+                 "dice": "Dice"}  # fmt: skip
 
 
 def learning_curves_figure(

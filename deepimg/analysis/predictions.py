@@ -63,7 +63,7 @@ def predict(
     )
     labels, probabilities = [], []
     try:
-        for scenes, batch_labels in batches:
+        for scenes, batch_labels, *_ in batches:
             logits = model(scenes.to(device))
             probabilities.append(logits.float().softmax(dim=1).cpu())
             labels.append(batch_labels.cpu())

@@ -46,7 +46,7 @@ def restore_test_split(model, batches, data_range: float) -> Restorations:
     psnr, psnr_base, examples = [], [], {}
     error = error_base = 0.0
     count = 0
-    for scenes, _ in batches:
+    for scenes, *_ in batches:
         scenes = scenes.to(device_of(model))
         prediction, estimate, measurement = model.infer(scenes)
         output, estimate = model.task.score(prediction), model.task.score(estimate)

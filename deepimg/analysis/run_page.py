@@ -52,6 +52,28 @@ FIGURES = [  # in the order the page shows them
         "fails.",
     ),
     Figure(
+        "positions.png",
+        "Localisation",
+        "Test canvases with the true (+) and predicted (x) centres, and the sensor's active "
+        "pixels when it has a mask.",
+    ),
+    Figure(
+        "position_error.png",
+        "Localisation",
+        "Each test image's error at its true position on the canvas.",
+    ),
+    Figure(
+        "segment_examples.png",
+        "Segmentation",
+        "Test images: the scene, what the sensor measured (with the Dice of its thresholded "
+        "classical estimate), the predicted and the true mask (with the network's Dice).",
+    ),
+    Figure(
+        "dice_histogram.png",
+        "Segmentation",
+        "Per-image Dice of the network and of the thresholded classical estimate.",
+    ),
+    Figure(
         "confusion.png",
         "Confusion matrix",
         "Test images by true class (rows) and predicted class (columns): counts, and each "

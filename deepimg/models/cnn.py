@@ -44,7 +44,7 @@ class CNN(nn.Module):
     then one hidden layer per entry of ``fc`` before the ``num_classes`` logits.
     """
 
-    tasks: ClassVar[tuple[str, ...]] = ("classify",)
+    tasks: ClassVar[tuple[str, ...]] = ("classify", "localize")
 
     def __init__(
         self,

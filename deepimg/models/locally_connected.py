@@ -49,7 +49,7 @@ class LocallyConnected(nn.Module):
     feature maps are flattened into a linear layer.
     """
 
-    tasks: ClassVar[tuple[str, ...]] = ("classify", "restore", "segment")
+    tasks: ClassVar[tuple[str, ...]] = ("classify", "restore", "segment", "localize")
 
     def __init__(
         self,

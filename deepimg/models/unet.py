@@ -35,7 +35,7 @@ class UNet(nn.Module):
     so a residual network (restoration) starts from its input.
     """
 
-    tasks: ClassVar[tuple[str, ...]] = ("restore", "segment")
+    tasks: ClassVar[tuple[str, ...]] = ("restore", "segment", "localize")
 
     def __init__(
         self,

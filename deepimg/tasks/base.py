@@ -3,7 +3,9 @@
 A run is ``scene -> physical layer -> measurement -> network -> prediction``, and the task
 fills in everything that is not physics or network:
 
-* ``target(scenes, labels)``: what a batch asks for (a class, the scene itself, a position);
+* ``target(batch)``: what a batch asks for (a class, the scene itself, a position); a batch
+  is ``(scenes, labels)``, plus the objects' positions on a canvas (``dataset.canvas``) or
+  the masks of a segmentation folder;
 * ``network_input(physics, measurement)``: what the network reads (the measurement, or a
   classical estimate of the scene made from it), and ``prediction(output, network_input)``:
   how the network's output becomes the answer (for restoration: the estimate plus the
@@ -14,8 +16,8 @@ fills in everything that is not physics or network:
 * ``monitor`` and ``mode``: the validation metric that checkpointing and early stopping
   follow; ``objective`` (``val/<metric>_best``) is the number a Hydra sweeper receives:
   always a validation metric, never a test metric;
-* ``baseline_metrics()``: the same metrics for the classical answer without a network
-  (logged as ``test/<metric>_baseline``), where one exists;
+* ``baseline_metrics()`` and ``baseline(network_input)``: the same metrics for a classical
+  answer without a network (logged as ``test/<metric>_baseline``), where one exists;
 * ``analysis``: the per-run figures (``deepimg.analysis``).
 
 The LightningModule (``deepimg.training.module``) is one class for every task. Networks
@@ -67,8 +69,8 @@ class Task(ABC):
         """Learn what the task needs from the data module (class count, dynamic range)."""
 
     @abstractmethod
-    def network_kwargs(self, in_shape: tuple[int, int, int]) -> dict[str, Any]:
-        """The arguments that size the network's output, e.g. ``{"num_classes": 10}``."""
+    def network_kwargs(self, in_shape: tuple[int, int, int], network: type) -> dict[str, Any]:
+        """The arguments that size the ``network`` class's output, e.g. ``{"num_classes": 10}``."""
 
     def network_input(self, physics: PhysicalLayer, measurement: torch.Tensor) -> torch.Tensor:
         """What the network reads; by default the measurement itself."""
@@ -86,8 +88,8 @@ class Task(ABC):
         return prediction
 
     @abstractmethod
-    def target(self, scenes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """What a batch of ``(scenes, labels)`` asks the network for."""
+    def target(self, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """What a batch ``(scenes, labels, ...)`` asks the network for."""
 
     @abstractmethod
     def loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor: ...
@@ -97,9 +99,13 @@ class Task(ABC):
         """Fresh torchmetrics metrics keyed by name (one set per stage)."""
 
     def baseline_metrics(self) -> dict[str, Metric]:
-        """Metrics of the classical answer, ``network_input`` judged as the prediction; none
-        by default."""
+        """Metrics of the classical answer without a network (``baseline``); none by default."""
         return {}
+
+    def baseline(self, network_input: torch.Tensor) -> torch.Tensor:
+        """The classical answer, as the baseline metrics judge it: by default the network's
+        input (the classical estimate of the scene) as the metrics see a prediction."""
+        return self.score(network_input)
 
     def analysis(self) -> type:
         """The class that draws this task's per-run figures (``deepimg.analysis``)."""

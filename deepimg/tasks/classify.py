@@ -27,22 +27,22 @@ class Classify(Task):
         self.num_classes = 0
 
     def bind(self, data: Any) -> None:
+        self.num_classes = data.num_classes  # loads the data, which says whether it has classes
         if not getattr(data, "has_classes", True):
             raise ValueError(
-                f"{type(data).__name__} has no classes to learn (its labels name the source "
-                "image); use task=restore"
+                f"{type(data).__name__} has no classes to learn here (patches and "
+                "segmentation folders); use task=restore or task=segment"
             )
-        self.num_classes = data.num_classes
         if self.num_classes < 2:
             raise ValueError(
                 f"classification needs at least 2 classes; this dataset has {self.num_classes}"
             )
 
-    def network_kwargs(self, in_shape: tuple[int, int, int]) -> dict[str, Any]:
+    def network_kwargs(self, in_shape: tuple[int, int, int], network: type) -> dict[str, Any]:
         return {"num_classes": self.num_classes}
 
-    def target(self, scenes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return labels
+    def target(self, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        return batch[1]
 
     def loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(prediction, target)

@@ -95,7 +95,7 @@ class Restore(Task):
         self.channels = data.in_shape[0]
         self.kernel_size = ssim_kernel_size(data.in_shape)
 
-    def network_kwargs(self, in_shape: tuple[int, int, int]) -> dict[str, Any]:
+    def network_kwargs(self, in_shape: tuple[int, int, int], network: type) -> dict[str, Any]:
         return {"out_channels": self.channels}
 
     def network_input(self, physics: PhysicalLayer, measurement: torch.Tensor) -> torch.Tensor:
@@ -110,8 +110,8 @@ class Restore(Task):
     def score(self, prediction: torch.Tensor) -> torch.Tensor:
         return prediction.clamp(0.0, self.data_range)
 
-    def target(self, scenes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return scenes
+    def target(self, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        return batch[0]
 
     def loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if self.loss_name == "mse":

@@ -83,7 +83,8 @@ def build_module(cfg: DictConfig, datamodule: ImageDataModule) -> ImagingModule:
     check_model_fits(task, cfg.model._target_)
     physics = build(cfg.physical_layer, in_shape=datamodule.in_shape)
     in_shape = task.network_input_shape(physics)
-    network = build(cfg.model, in_shape=in_shape, **task.network_kwargs(in_shape))
+    network_class = import_target(cfg.model._target_, "model")
+    network = build(cfg.model, in_shape=in_shape, **task.network_kwargs(in_shape, network_class))
     regularization = instantiate(cfg.regularization, _convert_="all")
     check_monitor(task, regularization)
     return ImagingModule(

@@ -82,14 +82,14 @@ class ImagingModule(pl.LightningModule):
         """The task's prediction (class logits, a restored scene ...) for scenes (B, C, H, W)."""
         return self.infer(scenes).prediction
 
-    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
-        scenes, labels = batch
-        target = self.task.target(scenes, labels)
+    def _step(self, batch: tuple[torch.Tensor, ...], stage: str) -> torch.Tensor:
+        scenes = batch[0]
+        target = self.task.target(batch)
         prediction, network_input, _ = self.infer(scenes)
         loss = self.task.loss(prediction, target)
         getattr(self, f"{stage}_metrics").update(self.task.score(prediction.detach()), target)
         if stage == "test" and self.baseline_metrics is not None:
-            self.baseline_metrics.update(self.task.score(network_input.detach()), target)
+            self.baseline_metrics.update(self.task.baseline(network_input.detach()), target)
         getattr(self, f"{stage}_loss").update(loss.detach(), weight=len(scenes))
         return loss
 

@@ -162,7 +162,7 @@ def test_every_layer_trains_a_restoration_batch(layer: str, patches_data) -> Non
     module.train()
     prediction, network_input, _ = module.infer(scenes)
     assert prediction.shape == scenes.shape == network_input.shape
-    loss = module.task.loss(prediction, module.task.target(scenes, labels))
+    loss = module.task.loss(prediction, module.task.target((scenes, labels)))
     assert torch.isfinite(loss)
     if layer == "none":  # the identity leaves nothing to restore: the estimate is the scene
         assert float(loss.detach()) == 0.0
@@ -192,7 +192,8 @@ TASKS = config.groups()["task"]
 @pytest.mark.parametrize("task", TASKS)
 @pytest.mark.parametrize("model", MODELS)
 def test_every_task_and_model_pair_runs_a_batch_or_is_refused(task: str, model: str) -> None:
-    cfg = config.compose([f"task={task}", f"model={model}", "dataset=digits"])
+    canvas = ["dataset.canvas=12"] if task == "localize" else []
+    cfg = config.compose([f"task={task}", f"model={model}", "dataset=digits", *canvas])
     datamodule = build_datamodule(cfg)
     network_class = instantiate({"_target_": "hydra.utils.get_class", "path": cfg.model._target_})
     if task not in network_class.tasks:
@@ -201,11 +202,13 @@ def test_every_task_and_model_pair_runs_a_batch_or_is_refused(task: str, model: 
         assert "models that fit: " in str(err.value) and "\n" not in str(err.value)
         return
     module = build_module(cfg, datamodule)
-    scenes, labels = next(iter(datamodule.train_dataloader()))
-    out = module(scenes)
-    expected = scenes.shape if task == "restore" else (len(scenes), datamodule.num_classes)
+    batch = next(iter(datamodule.train_dataloader()))
+    out = module(batch[0])
+    n, (_, h, w) = len(batch[0]), datamodule.in_shape
+    expected = {"classify": (n, datamodule.num_classes), "restore": batch[0].shape,
+                "localize": (n, 2), "segment": (n, 2, h, w)}[task]  # fmt: skip
     assert out.shape == expected
-    module.task.loss(out, module.task.target(scenes, labels)).backward()
+    module.task.loss(out, module.task.target(batch)).backward()
 
 
 def test_a_residual_network_starts_from_the_classical_estimate() -> None:

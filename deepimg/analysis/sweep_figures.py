@@ -37,7 +37,13 @@ def group_label(keys: list[str], values: object) -> str:
     return ", ".join(f"{k}={v}" for k, v in zip(keys, values, strict=False))
 
 
-def metric_plot(runs: pd.DataFrame, x: str, others: list[str], metric: str, path: Path) -> Path:
+def direction(metric: str, lower: bool) -> str:
+    return f"{metric} ({'lower' if lower else 'higher'} is better)"
+
+
+def metric_plot(
+    runs: pd.DataFrame, x: str, others: list[str], metric: str, path: Path, lower: bool = False
+) -> Path:
     """``metric`` against parameter ``x``: every run as a faint dot, the mean ± std over
     seeds as a line, one line per setting of the ``others``. A numeric ``x`` is placed by
     value, any other by category. Where the runs also have ``<metric>_baseline`` (the
@@ -72,7 +78,7 @@ def metric_plot(runs: pd.DataFrame, x: str, others: list[str], metric: str, path
         values = sorted(runs[x].unique())
         ax.set_xticks(values, [f"{v:g}" for v in values])
     ax.set_xlabel(x)
-    ax.set_ylabel(f"{metric} (mean ± std over seeds)")
+    ax.set_ylabel(f"{direction(metric, lower)}\nmean ± std over seeds")
     ax.grid(alpha=0.3)
     if others or baseline in runs:
         ax.legend(fontsize=7)
@@ -80,7 +86,11 @@ def metric_plot(runs: pd.DataFrame, x: str, others: list[str], metric: str, path
 
 
 def metric_plot_jobs(
-    runs: pd.DataFrame, params: list[str], metrics: list[str], out: Path
+    runs: pd.DataFrame,
+    params: list[str],
+    metrics: list[str],
+    out: Path,
+    lower: set[str] = frozenset(),
 ) -> list[Job]:
     """One plot per metric and swept parameter (the seed excepted): ``<metric>_vs_<param>.png``."""
     jobs = []
@@ -89,14 +99,26 @@ def metric_plot_jobs(
         for m in metrics:
             path = out / f"{slug(m)}_vs_{slug(x)}.png"
             jobs.append(
-                (path.name, lambda x=x, o=others, m=m, p=path: metric_plot(runs, x, o, m, p))
+                (
+                    path.name,
+                    lambda x=x, o=others, m=m, p=path: metric_plot(runs, x, o, m, p, m in lower),
+                )
             )
     return jobs
 
 
-def heatmap(runs: pd.DataFrame, x: str, y: str, others: list[str], metric: str, path: Path) -> Path:
+def heatmap(
+    runs: pd.DataFrame,
+    x: str,
+    y: str,
+    others: list[str],
+    metric: str,
+    path: Path,
+    lower: bool = False,
+) -> Path:
     """Mean ``metric`` over seeds on the grid of the numeric parameters ``x`` and ``y``,
-    one panel per setting of the ``others`` (at most MAX_PANELS)."""
+    one panel per setting of the ``others`` (at most MAX_PANELS); the colour map runs from
+    worse (dark) to better (bright) in the metric's direction."""
     panels = (
         list(runs.groupby(others, dropna=False, sort=True))[:MAX_PANELS] if others else [((), runs)]
     )
@@ -105,7 +127,12 @@ def heatmap(runs: pd.DataFrame, x: str, y: str, others: list[str], metric: str, 
     for ax, (label, part) in zip(axes[0], panels, strict=True):
         grid = part.pivot_table(index=y, columns=x, values=metric, aggfunc="mean")
         im = ax.imshow(
-            grid.to_numpy(), origin="lower", cmap="viridis", vmin=low, vmax=high, aspect="auto"
+            grid.to_numpy(),
+            origin="lower",
+            cmap="viridis_r" if lower else "viridis",
+            vmin=low,
+            vmax=high,
+            aspect="auto",
         )
         for (i, j), value in np.ndenumerate(grid.to_numpy()):
             if not np.isnan(value):
@@ -123,11 +150,17 @@ def heatmap(runs: pd.DataFrame, x: str, y: str, others: list[str], metric: str, 
         ax.set_xlabel(x)
         ax.set_ylabel(y)
         ax.set_title(group_label(others, label) or f"mean {metric}", fontsize=8)
-        fig.colorbar(im, ax=ax, fraction=0.046, label=metric)
+        fig.colorbar(im, ax=ax, fraction=0.046, label=direction(metric, lower))
     return save(fig, path, DPI)
 
 
-def heatmap_jobs(runs: pd.DataFrame, params: list[str], metrics: list[str], out: Path) -> list[Job]:
+def heatmap_jobs(
+    runs: pd.DataFrame,
+    params: list[str],
+    metrics: list[str],
+    out: Path,
+    lower: set[str] = frozenset(),
+) -> list[Job]:
     """With two or more numeric swept parameters, a heatmap per metric over the first two:
     ``<metric>_heatmap_<x>_<y>.png``."""
     numeric = [p for p in params if p != SEED and is_numeric(runs[p])]
@@ -138,5 +171,5 @@ def heatmap_jobs(runs: pd.DataFrame, params: list[str], metrics: list[str], out:
     jobs = []
     for m in metrics:
         path = out / f"{slug(m)}_heatmap_{slug(x)}_{slug(y)}.png"
-        jobs.append((path.name, lambda m=m, p=path: heatmap(runs, x, y, others, m, p)))
+        jobs.append((path.name, lambda m=m, p=path: heatmap(runs, x, y, others, m, p, m in lower)))
     return jobs

@@ -134,26 +134,30 @@ def summarize(table: pd.DataFrame, params: list[str], metrics: list[str]) -> pd.
     return summary.drop(columns=["_all"], errors="ignore")
 
 
-def cell(row: pd.Series, column: str, metrics: list[str]) -> str:
-    """A metric as mean (± std); a parameter as written."""
+def cell(row: pd.Series, column: str, metrics: list[str], best: dict | None = None) -> str:
+    """A metric as mean (± std), starred in the best row (``best``: metric -> row index);
+    a parameter as written."""
     value = row[column]
     if column not in metrics:
         return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
     if pd.isna(value):
         return ""
     std = row.get(f"{column}_std")
-    return f"{value:.4f}" + (f" ± {std:.4f}" if std is not None and not pd.isna(std) else "")
+    text = f"{value:.4f}" + (f" ± {std:.4f}" if std is not None and not pd.isna(std) else "")
+    return text + (" ★" if best and best.get(column) == row.name else "")
 
 
 def display_columns(summary: pd.DataFrame) -> list[str]:
     return [c for c in summary.columns if not c.endswith("_std")]
 
 
-def to_markdown(summary: pd.DataFrame, failed: pd.DataFrame, metrics: list[str]) -> str:
+def to_markdown(
+    summary: pd.DataFrame, failed: pd.DataFrame, metrics: list[str], best: dict | None = None
+) -> str:
     columns = display_columns(summary)
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += [
-        "| " + " | ".join(cell(row, c, metrics) for c in columns) + " |"
+        "| " + " | ".join(cell(row, c, metrics, best) for c in columns) + " |"
         for _, row in summary.iterrows()
     ]
     if len(failed):
@@ -163,14 +167,18 @@ def to_markdown(summary: pd.DataFrame, failed: pd.DataFrame, metrics: list[str])
 
 
 def print_table(
-    summary: pd.DataFrame, failed: pd.DataFrame, metrics: list[str], title: str
+    summary: pd.DataFrame,
+    failed: pd.DataFrame,
+    metrics: list[str],
+    title: str,
+    best: dict | None = None,
 ) -> None:
     table = Table(title=title, header_style="bold")
     columns = display_columns(summary)
     for c in columns:
         table.add_column(c, justify="right")
     for _, row in summary.iterrows():
-        table.add_row(*(cell(row, c, metrics) for c in columns))
+        table.add_row(*(cell(row, c, metrics, best) for c in columns))
     console = Console()
     console.print(table)
     for run in failed["run"]:
@@ -231,10 +239,13 @@ def run_names(runs: list[dict[str, Any]], dirs: list[Path]) -> list[str]:
 
 
 def make_figures(
-    done: pd.DataFrame, params: list[str], metrics: list[str], out: Path
+    done: pd.DataFrame, params: list[str], metrics: list[str], out: Path, lower: set[str]
 ) -> list[Path]:
-    """Metric-vs-parameter plots and heatmaps, under a progress bar."""
-    jobs = metric_plot_jobs(done, params, metrics, out) + heatmap_jobs(done, params, metrics, out)
+    """Metric-vs-parameter plots and heatmaps, under a progress bar; ``lower`` names the
+    metrics where lower is better."""
+    lower_better = {m for m in metrics if is_lower_better(m, lower)}
+    jobs = metric_plot_jobs(done, params, metrics, out, lower_better)
+    jobs += heatmap_jobs(done, params, metrics, out, lower_better)
     return run_steps("report", jobs)
 
 
@@ -247,6 +258,7 @@ def write_page(
     metrics: list[str],
     figures: list[Path],
     out: Path,
+    best: dict | None = None,
 ) -> Path:
     """``out/index.html``: the page with the figures, the tables and where they came from."""
     names = run_names(runs, dirs)
@@ -257,7 +269,9 @@ def write_page(
         params=params,
         metrics=metrics,
         summary_header=columns,
-        summary_rows=[[cell(row, c, metrics) for c in columns] for _, row in summary.iterrows()],
+        summary_rows=[
+            [cell(row, c, metrics, best) for c in columns] for _, row in summary.iterrows()
+        ],
         runs=table,
         run_names=names,
         config_differences=config_differences(runs, names),
@@ -293,6 +307,31 @@ def task_metrics(runs: list[dict[str, Any]]) -> list[str]:
     return sorted(names, key=lambda m: m.endswith("_baseline"))  # stable: baselines last
 
 
+def lower_is_better(runs: list[dict[str, Any]]) -> set[str]:
+    """Metrics where lower is better (``lower_is_better`` in the runs' metrics.json: ``mse``,
+    ``error_px``; losses), with their baselines; all others are higher-is-better."""
+    lower = set()
+    for run in runs:
+        lower.update(
+            m for m in str((run["metrics"] or {}).get("lower_is_better") or "").split(",") if m
+        )
+    return lower
+
+
+def is_lower_better(metric: str, lower: set[str]) -> bool:
+    return metric.removesuffix("_baseline") in lower or metric.endswith("/loss")
+
+
+def best_rows(summary: pd.DataFrame, metrics: list[str], lower: set[str]) -> dict[str, object]:
+    """The summary row index of the best mean of each metric, in its direction."""
+    best = {}
+    for m in metrics:
+        values = pd.to_numeric(summary[m], errors="coerce") if m in summary else None
+        if values is not None and values.notna().any() and len(summary) > 1:
+            best[m] = values.idxmin() if is_lower_better(m, lower) else values.idxmax()
+    return best
+
+
 def report(
     dirs: list[Path], metrics: list[str] | None = None, out: Path | None = None
 ) -> pd.DataFrame:
@@ -315,14 +354,17 @@ def report(
     out.mkdir(parents=True, exist_ok=True)
     summary.to_csv(out / "summary.csv", index=False)
     table.to_csv(out / "runs.csv", index=False)
-    (out / "summary.md").write_text(to_markdown(summary, failed, metrics))
-    figures = make_figures(finished_runs(table, metrics), params, metrics, out)
-    page = write_page(runs, dirs, table, summary, params, metrics, figures, out)
+    lower = lower_is_better(runs)
+    best = best_rows(summary, metrics, lower)
+    (out / "summary.md").write_text(to_markdown(summary, failed, metrics, best))
+    figures = make_figures(finished_runs(table, metrics), params, metrics, out, lower)
+    page = write_page(runs, dirs, table, summary, params, metrics, figures, out, best)
     print_table(
         summary,
         failed,
         metrics,
         title=f"{len(table)} runs, swept: {', '.join(params) or 'nothing'}",
+        best=best,
     )
     print(f"report: {page} (and summary.csv, summary.md, {len(figures)} plots in {out})")
     return summary

@@ -143,6 +143,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "task": task.name,
         "objective": task.objective,
         "task_metrics": ",".join(f"test/{m}" for m in task.directions),
+        "lower_is_better": ",".join(f"test/{m}" for m, d in task.directions.items() if d == "min"),
         "epochs": trainer.current_epoch,
         "train_time_s": round(train_time, 2),
         "n_params": sum(p.numel() for p in module.parameters()),

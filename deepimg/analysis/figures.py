@@ -326,3 +326,28 @@ def sliding_window_figure(
         )
         ax.set_title(f"p({class_names[c]})", fontsize=7, color=colours[c])
     return save(fig, path)
+
+
+def against_baseline_histogram(
+    network: np.ndarray,
+    baseline: np.ndarray,
+    baseline_label: str,
+    xlabel: str,
+    path: Path,
+    unit: str = "",
+    bins: np.ndarray | None = None,
+) -> Path:
+    """Per-image scores of the network and of the classical baseline on one axis (NaN and
+    infinite scores left out), each labelled with its mean."""
+    network, baseline = (v[np.isfinite(v)] for v in (network, baseline))
+    if bins is None:
+        both = np.concatenate([network, baseline])
+        bins = np.linspace(both.min(), both.max(), 40) if both.size else 10
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    for values, label in ((baseline, baseline_label), (network, "network")):
+        ax.hist(values, bins=bins, alpha=0.6, label=f"{label}: mean {values.mean():.3f}{unit}")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("images")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return save(fig, path)

@@ -112,21 +112,6 @@ def psnr_title(estimate: torch.Tensor, scene: torch.Tensor, data_range: float) -
     return f"\n{value:.1f} dB"
 
 
-def psnr_histogram_figure(psnr: np.ndarray, baseline: np.ndarray, path) -> None:
-    """Per-image PSNR of the network and of the classical estimate, on one axis."""
-    fig, ax = plt.subplots(figsize=(6, 3.4))
-    finite = np.concatenate([psnr[np.isfinite(psnr)], baseline[np.isfinite(baseline)]])
-    bins = np.linspace(finite.min(), finite.max(), 40) if finite.size else 10
-    for values, label in ((baseline, "classical estimate"), (psnr, "network")):
-        shown = values[np.isfinite(values)]
-        ax.hist(shown, bins=bins, alpha=0.6, label=f"{label}: mean {shown.mean():.2f} dB")
-    ax.set_xlabel("PSNR of one test image (dB)")
-    ax.set_ylabel("images")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    figures.save(fig, path)
-
-
 def error_map_figure(network: torch.Tensor, baseline: torch.Tensor, path) -> None:
     """Mean absolute error at every pixel (channels averaged), network beside baseline, on
     one colour scale."""
@@ -174,7 +159,10 @@ class RestoreAnalysis(RunAnalysis):
 
     def histogram(self) -> None:
         r = self.restorations
-        psnr_histogram_figure(r.psnr, r.psnr_baseline, self.folder / "psnr_histogram.png")
+        figures.against_baseline_histogram(
+            r.psnr, r.psnr_baseline, "classical estimate", "PSNR of one test image (dB)",
+            self.folder / "psnr_histogram.png", unit=" dB",
+        )  # fmt: skip
 
     def error_map(self) -> None:
         r = self.restorations

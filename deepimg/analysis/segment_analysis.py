@@ -16,7 +16,6 @@ import torch
 
 from deepimg.analysis import figures
 from deepimg.analysis.physics_figures import as_image
-from deepimg.analysis.plotting import plt
 from deepimg.analysis.predictions import device_of
 from deepimg.analysis.run_analysis import RunAnalysis
 
@@ -82,23 +81,6 @@ def overlay_figure(result: dict, path) -> None:
     figures.save(fig, path)
 
 
-def dice_histogram_figure(result: dict, path) -> None:
-    fig, ax = plt.subplots(figsize=(6, 3.4))
-    bins = np.linspace(0, 1, 41)
-    for key, label in (
-        ("dice_baseline", "threshold of the classical estimate"),
-        ("dice", "network"),
-    ):
-        values = result[key].numpy()
-        values = values[~np.isnan(values)]
-        ax.hist(values, bins=bins, alpha=0.6, label=f"{label}: mean {values.mean():.3f}")
-    ax.set_xlabel("Dice of one test image and class")
-    ax.set_ylabel("images")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    figures.save(fig, path)
-
-
 class SegmentAnalysis(RunAnalysis):
     """The segmentation figures (module docstring)."""
 
@@ -122,4 +104,8 @@ class SegmentAnalysis(RunAnalysis):
         overlay_figure(self.result, self.folder / "segment_examples.png")
 
     def histogram(self) -> None:
-        dice_histogram_figure(self.result, self.folder / "dice_histogram.png")
+        figures.against_baseline_histogram(
+            self.result["dice"].numpy().ravel(), self.result["dice_baseline"].numpy().ravel(),
+            "threshold of the classical estimate", "Dice of one test image and class",
+            self.folder / "dice_histogram.png", bins=np.linspace(0, 1, 41),
+        )  # fmt: skip

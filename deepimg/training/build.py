@@ -51,20 +51,17 @@ def model_options() -> dict[str, str]:
     }
 
 
-def check_model_fits(task: Task, model_target: str) -> None:
-    """Refuse a network that does not serve the task, naming those that do."""
+def check_model_fits(task: Task, network: type, target: str) -> None:
+    """Refuse a network class that does not serve the task, naming the model options that do."""
+    if task.name in getattr(network, "tasks", ()):
+        return
     options = model_options()
-    fitting = [
-        o
-        for o, t in options.items()
-        if task.name in getattr(import_target(t, "model"), "tasks", ())
-    ]
-    network = import_target(model_target, "model")
-    if task.name not in getattr(network, "tasks", ()):
-        option = next((o for o, t in options.items() if t == model_target), model_target)
-        raise UserError(
-            f"model={option} does not fit task={task.name}; models that fit: {', '.join(fitting)}"
-        )
+    serves = {o: getattr(import_target(t, "model"), "tasks", ()) for o, t in options.items()}
+    fitting = [o for o, tasks in serves.items() if task.name in tasks]
+    option = next((o for o, t in options.items() if t == target), target)
+    raise UserError(
+        f"model={option} does not fit task={task.name}; models that fit: {', '.join(fitting)}"
+    )
 
 
 def check_monitor(task: Task, regularization: Regularization) -> None:
@@ -80,10 +77,10 @@ def check_monitor(task: Task, regularization: Regularization) -> None:
 def build_module(cfg: DictConfig, datamodule: ImageDataModule) -> ImagingModule:
     """The physics sized from the data, and the network sized from what the task feeds it."""
     task = build_task(cfg, datamodule)
-    check_model_fits(task, cfg.model._target_)
+    network_class = import_target(cfg.model._target_, "model")
+    check_model_fits(task, network_class, cfg.model._target_)
     physics = build(cfg.physical_layer, in_shape=datamodule.in_shape)
     in_shape = task.network_input_shape(physics)
-    network_class = import_target(cfg.model._target_, "model")
     network = build(cfg.model, in_shape=in_shape, **task.network_kwargs(in_shape, network_class))
     regularization = instantiate(cfg.regularization, _convert_="all")
     check_monitor(task, regularization)

@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from deepimg.analysis.run_analysis import analyse_run, settings_from_config
 from deepimg.analysis.tables import print_metrics
 from deepimg.commands.runs import new_run_dir, write_metrics
-from deepimg.commands.train import quiet_lightning, save_physics_pictures
+from deepimg.commands.train import quiet_lightning, save_physics_pictures, task_facts
 from deepimg.config import compose as config
 from deepimg.config.overrides import OVERRIDE, expand_short_keys
 from deepimg.config.trust import load_untrusted
@@ -145,6 +145,7 @@ def evaluate(ckpt: Path, overrides: list[str], out_dir: Path | None = None) -> d
     metrics = {
         **metrics,
         "status": "completed",
+        **task_facts(module.task),
         "ckpt": str(ckpt),
         "overrides": " ".join(overrides),
     }

@@ -81,6 +81,17 @@ def fit_standardization(module: ImagingModule, datamodule: ImageDataModule) -> N
         module.physics.train()
 
 
+def task_facts(task: Task) -> dict[str, str]:
+    """What metrics.json says of the task: its name, the value sweepers optimise, its test
+    metrics and which of them are better lower (for ``deepimg report``)."""
+    return {
+        "task": task.name,
+        "objective": task.objective,
+        "task_metrics": ",".join(f"test/{m}" for m in task.directions),
+        "lower_is_better": ",".join(f"test/{m}" for m, d in task.directions.items() if d == "min"),
+    }
+
+
 def build_trainer(
     cfg: DictConfig, run_dir: Path, task: Task, extra_callbacks: list[Callback]
 ) -> pl.Trainer:
@@ -140,10 +151,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         **{k: v for k, v in fit_metrics.items() if not k.endswith("_step")},
         **test_metrics,
         "status": "completed",
-        "task": task.name,
-        "objective": task.objective,
-        "task_metrics": ",".join(f"test/{m}" for m in task.directions),
-        "lower_is_better": ",".join(f"test/{m}" for m, d in task.directions.items() if d == "min"),
+        **task_facts(task),
         "epochs": trainer.current_epoch,
         "train_time_s": round(train_time, 2),
         "n_params": sum(p.numel() for p in module.parameters()),

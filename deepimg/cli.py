@@ -74,17 +74,48 @@ def fail(command: str, message: object) -> None:
 # ---- train ---------------------------------------------------------------------------------
 
 
+# The jobs of this process's sweep (or single run): (run folder, error line or None).
+JOBS: list[tuple[Path, str | None]] = []
+
+
 def train_job(cfg: DictConfig) -> float | None:
-    """What Hydra runs, once per job of a sweep."""
+    """What Hydra runs, once per job of a sweep.
+
+    A job that fails leaves ``metrics.json`` (``status: failed`` and the error line) and
+    ``error.log`` (the traceback) in its folder, and the sweep goes on with the next job;
+    ``train_command`` then sums up and exits 1.
+    """
     from deepimg.analysis.tables import print_metrics
+    from deepimg.commands.runs import record_failure
     from deepimg.commands.train import train
 
+    run_dir = Path(cfg.paths.output_dir)
     try:
         metrics = train(cfg)
     except UserError as err:
         fail("train", err)
-    print_metrics(metrics, title=str(cfg.paths.output_dir))
+    except Exception as err:  # noqa: BLE001 - any fault of one job: record it, go on
+        line = record_failure(run_dir, err)
+        JOBS.append((run_dir, line))
+        print(f"deepimg train: run {run_dir} failed: {line}", file=sys.stderr)
+        return None
+    JOBS.append((run_dir, None))
+    print_metrics(metrics, title=str(run_dir))
     return metrics.get(metrics["objective"])  # a validation metric: sweepers never see test
+
+
+def sum_up_jobs() -> None:
+    """One line and exit status 1 when any job failed."""
+    failed = [(run, line) for run, line in JOBS if line is not None]
+    if not failed:
+        return
+    logs = ", ".join(str(run / "error.log") for run, _ in failed)
+    print(
+        f"deepimg train: {len(JOBS) - len(failed)} of {len(JOBS)} runs completed; "
+        f"failed: {len(failed)} ({logs})",
+        file=sys.stderr,
+    )
+    sys.exit(1)
 
 
 def hydra_parser() -> argparse.ArgumentParser:
@@ -197,6 +228,7 @@ def train_command(args: list[str]) -> None:
     if not HYDRA_ONLY.intersection(args):
         args = prepare_train_args(args)
     run_hydra(train_job, args, "train", "deepimg train")
+    sum_up_jobs()
 
 
 # ---- eval and report -----------------------------------------------------------------------

@@ -103,7 +103,7 @@ def runs_table(
     runs: list[dict[str, Any]], keys: list[str], metrics: list[str], by_sweep: bool = False
 ) -> pd.DataFrame:
     """One row per run: its sweep (when ``by_sweep``), the swept parameters (by column
-    name), the metrics, status and path."""
+    name), the metrics, status, why it did not complete (``error``) and path."""
     names, group_names = column_names(keys), set(groups())
     rows = []
     for run in runs:
@@ -112,6 +112,7 @@ def runs_table(
         values = run["metrics"] or {}
         row.update({m: values.get(m) for m in metrics})
         row["status"] = values.get("status", "failed") if run["metrics"] else "failed"
+        row["error"] = failure_line(run) if row["status"] != "completed" else ""
         row["run"] = str(run["path"])
         rows.append(row)
     return pd.DataFrame(rows)
@@ -161,8 +162,10 @@ def to_markdown(
         for _, row in summary.iterrows()
     ]
     if len(failed):
-        lines += ["", f"**Failed runs ({len(failed)})**, without metrics.json:", ""]
-        lines += [f"- `{run}`" for run in failed["run"]]
+        lines += ["", f"**Failed runs ({len(failed)})**, with why:", ""]
+        lines += [
+            f"- `{run}`: {error}" for run, error in zip(failed["run"], failed["error"], strict=True)
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -181,8 +184,8 @@ def print_table(
         table.add_row(*(cell(row, c, metrics, best) for c in columns))
     console = Console()
     console.print(table)
-    for run in failed["run"]:
-        console.print(f"[red]failed[/red] (no metrics.json): {run}")
+    for run, error in zip(failed["run"], failed["error"], strict=True):
+        console.print(f"[red]failed[/red]: {run}: {error}")
 
 
 def finished_runs(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
@@ -216,6 +219,11 @@ def config_differences(runs: list[dict[str, Any]], names: list[str]) -> pd.DataF
     differing = [k for k in keys if len({repr(flat.get(k)) for flat in flats}) > 1]
     rows = [{k: flat.get(k) for k in differing} for flat in flats]
     return pd.DataFrame(rows, index=pd.Index(names, name="run"), columns=differing)
+
+
+def failure_line(run: dict[str, Any]) -> str:
+    """Why a run did not complete: the error its metrics.json records, else its log's last line."""
+    return str((run["metrics"] or {}).get("error") or last_log_line(run["path"]))
 
 
 def last_log_line(run: Path) -> str:
@@ -263,7 +271,11 @@ def write_page(
     """``out/index.html``: the page with the figures, the tables and where they came from."""
     names = run_names(runs, dirs)
     columns = display_columns(summary)
-    failed = [(name, run) for name, run in zip(names, runs, strict=True) if run["metrics"] is None]
+    failed = [
+        (name, run)
+        for name, run in zip(names, runs, strict=True)
+        if (run["metrics"] or {}).get("status") != "completed"
+    ]
     page = SweepReport(
         sources=dirs,
         params=params,
@@ -275,7 +287,7 @@ def write_page(
         runs=table,
         run_names=names,
         config_differences=config_differences(runs, names),
-        last_log_lines={name: last_log_line(run["path"]) for name, run in failed},
+        last_log_lines={name: failure_line(run) for name, run in failed},
         figures=figures,
         versions=versions(),
         commit=git_commit(),

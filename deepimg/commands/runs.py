@@ -10,6 +10,7 @@ import json
 import math
 import os
 import tempfile
+import traceback
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,28 @@ def write_metrics(run_dir: str | Path, metrics: dict[str, Any]) -> Path:
     run_dir.mkdir(parents=True, exist_ok=True)
     clean = {k: _plain(v) for k, v in metrics.items()}
     fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=".metrics-", suffix=".json")
+    os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp's 0600 would differ from the other files
     with os.fdopen(fd, "w") as f:
         json.dump(clean, f, indent=2, sort_keys=True)
     os.replace(tmp, run_dir / METRICS)
     return run_dir / METRICS
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def record_failure(run_dir: str | Path, err: BaseException) -> str:
+    """``error.log`` (the traceback) and ``metrics.json`` (``status: failed`` and the error
+    as one line) in ``run_dir``; returns that line."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "error.log").write_text("".join(traceback.format_exception(err)))
+    line = " ".join(f"{type(err).__name__}: {err}".split())
+    write_metrics(run_dir, {"status": "failed", "error": line})
+    return line
 
 
 def read_metrics(run_dir: str | Path) -> dict[str, Any] | None:

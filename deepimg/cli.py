@@ -160,9 +160,27 @@ def prepare_train_args(args: Sequence[str]) -> list[str]:
     if not ns.cfg:
         check_fit_to_data(variants)
     key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
-    if not ns.cfg and not any(o.startswith(key + "=") for o in overrides):
+    given = [o.partition("=")[2] for o in overrides if o.startswith(key + "=")]
+    if not ns.cfg and given:
+        refuse_existing_runs(Path(given[-1]))
+    if not ns.cfg and not given:
         overrides.append(f"{key}={new_run_dir(multirun)}")
     return flags + overrides
+
+
+def refuse_existing_runs(folder: Path) -> None:
+    """A folder that already holds a run (or a sweep of runs) is never written over."""
+    from deepimg.commands.runs import find_runs
+
+    if (
+        (folder / "metrics.json").exists()
+        or (folder / ".hydra").exists()
+        or (folder.is_dir() and find_runs(folder))
+    ):
+        raise UserError(
+            f"'{folder}' already holds a run; choose a new folder (or leave hydra.run.dir "
+            "and hydra.sweep.dir out for a fresh one under outputs/)"
+        )
 
 
 def check_fit_to_data(variants: list[DictConfig]) -> None:
@@ -291,7 +309,7 @@ COMMANDS = {"train": train_command, "eval": eval_command, "report": report_comma
 def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help"):
-        print(USAGE)
+        print(USAGE, file=sys.stdout if args else sys.stderr)  # no command: a usage error
         sys.exit(0 if args else 2)
     if args[0] in ("-V", "--version"):
         print(f"deepimg {__version__}")

@@ -319,6 +319,20 @@ def task_metrics(runs: list[dict[str, Any]]) -> list[str]:
     return sorted(names, key=lambda m: m.endswith("_baseline"))  # stable: baselines last
 
 
+def check_metrics(metrics: list[str], runs: list[dict[str, Any]]) -> None:
+    """Every asked-for metric must be in some run's metrics.json; else name those that are."""
+    numeric = {
+        k for run in runs for k, v in (run["metrics"] or {}).items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool)
+    }  # fmt: skip
+    unknown = [m for m in metrics if m not in numeric]
+    if unknown and numeric:
+        raise UserError(
+            f"no run has the metric {', '.join(repr(m) for m in unknown)}; available: "
+            + ", ".join(sorted(numeric))
+        )
+
+
 def lower_is_better(runs: list[dict[str, Any]]) -> set[str]:
     """Metrics where lower is better (``lower_is_better`` in the runs' metrics.json: ``mse``,
     ``error_px``; losses), with their baselines; all others are higher-is-better."""
@@ -351,6 +365,8 @@ def report(
     ``index.html``; print the table. ``out`` defaults to ``<first dir>/report``, or for a
     comparison ``<first dir>/report-vs-<the others>``, which leaves each sweep's own report be."""
     runs = load_runs(dirs)
+    if metrics:
+        check_metrics(metrics, runs)  # asked for by name: it must exist somewhere
     metrics = metrics or task_metrics(runs) or CLASSIFY_METRICS
     keys = swept_keys(runs)
     by_sweep = len(dirs) > 1

@@ -53,9 +53,10 @@ def read_metrics(run_dir: str | Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError:
+        values = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
         return None
+    return values if isinstance(values, dict) else None  # a list or a number is no run's record
 
 
 def _plain(value: Any) -> Any:

@@ -96,3 +96,19 @@ def test_report_lists_the_metrics_there_are_and_survives_odd_metrics_files(tmp_p
     result = run_cli("report", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Failed runs (2)" in (tmp_path / "report" / "summary.md").read_text()
+
+
+def test_eval_refuses_another_network_and_takes_short_keys_after_a_group_swap(tmp_path) -> None:
+    result = run_cli(
+        "train", "dataset=digits", "analysis=none", *QUICK, "hydra.run.dir=run", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    ckpt = f"ckpt={tmp_path / 'run' / 'checkpoints' / 'best.ckpt'}"
+    for change in ("model.depth=3", "model.channels=8"):  # other layers; other shapes
+        result = run_cli("eval", ckpt, change, cwd=tmp_path)
+        assert_one_line_error(result, "the network must match the checkpoint")
+    result = run_cli("eval", ckpt, "physical_layer=blur", "sigma=1", "analysis=none",
+                     "hydra.run.dir=blurred", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    config = (tmp_path / "blurred" / "config.yaml").read_text()
+    assert "deepimg.physics.blur.Blur" in config and "sigma: 1" in config

@@ -81,16 +81,17 @@ def apply_overrides(cfg: DictConfig, overrides: list[str]) -> DictConfig:
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     groups = config.groups()
-    overrides = expand_short_keys(overrides, groups, lambda _: cfg)
     for line in overrides:
-        match = OVERRIDE.match(line)
-        if not match:
+        if not OVERRIDE.match(line):
             raise UserError(f"cannot apply '{line}' to a trained model; write key=value")
-        key = match["key"]
-        if key in groups:
-            fresh = config.compose([line])
-            OmegaConf.update(cfg, key, fresh[key], merge=False, force_add=True)
-            continue
+    swaps = [o for o in overrides if OVERRIDE.match(o)["key"] in groups]
+    for line in swaps:  # group swaps first, so short keys find the keys of the new option
+        key = OVERRIDE.match(line)["key"]
+        fresh = config.compose([line])
+        OmegaConf.update(cfg, key, fresh[key], merge=False, force_add=True)
+    rest = [o for o in overrides if o not in swaps]
+    for line in expand_short_keys(rest, groups, lambda _: cfg):
+        key = OVERRIDE.match(line)["key"]
         if OmegaConf.select(cfg, key, default="__missing__") == "__missing__":
             raise UserError(
                 f"'{key}' is not a key of the trained model's config; see its .hydra/config.yaml"
@@ -105,11 +106,15 @@ def load_weights(module: pl.LightningModule, state_dict: dict[str, torch.Tensor]
     """Network and standardisation must match; physics may differ (another sensor)."""
     physics = {k: v for k, v in state_dict.items() if k.startswith("physics.")}
     rest = {k: v for k, v in state_dict.items() if not k.startswith("physics.")}
-    missing, unexpected = module.load_state_dict(rest, strict=False)
+    try:
+        missing, unexpected = module.load_state_dict(rest, strict=False)
+    except RuntimeError:  # same names, other shapes (model.channels=64 on a 32-channel net)
+        missing, unexpected = ["(tensors of other shapes)"], []
     missing = [k for k in missing if not k.startswith("physics.")]
     if missing or unexpected:
         raise UserError(
-            f"the checkpoint does not fit this network (missing {missing[:3]}, unexpected {unexpected[:3]})"
+            "the network must match the checkpoint's: leave the model's keys as trained "
+            f"(missing {missing[:3]}, unexpected {unexpected[:3]})"
         )
     own = module.physics.state_dict()
     usable = {k.removeprefix("physics."): v for k, v in physics.items()

@@ -141,6 +141,9 @@ def prepare_train_args(args: Sequence[str]) -> list[str]:
     from deepimg.config.overrides import expand_ranges, expand_short_keys
 
     ns = hydra_parser().parse_intermixed_args(list(args))
+    for override in ns.overrides:
+        if override.startswith("="):
+            raise UserError(f"'{override}' has no key; write key=value, e.g. bits{override}")
     flags = list(args)
     for override in ns.overrides:
         flags.remove(override)
@@ -193,10 +196,23 @@ def check_fit_to_data(variants: list[DictConfig]) -> None:
 
     datamodules = {}
     for cfg in variants:
+        check_accelerator(cfg)
         key = OmegaConf.to_yaml(cfg.dataset)  # augmentation never changes the shape
         if key not in datamodules:
             datamodules[key] = build_datamodule(cfg)
         build_module(cfg, datamodules[key])
+
+
+def check_accelerator(cfg: DictConfig) -> None:
+    """A GPU trainer on a machine where torch sees no GPU fails at once, not in the job."""
+    import torch
+
+    accelerator = str(cfg.trainer.get("accelerator", "auto"))
+    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise UserError(
+            f"trainer.accelerator={accelerator} needs a CUDA GPU, and torch sees none on this "
+            "machine; use trainer=cpu (or trainer=default, which picks what there is)"
+        )
 
 
 def sweep_variants(overrides: list[str]) -> list[list[str]]:

@@ -7,6 +7,8 @@ import os
 import stat
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import QUICK, run_cli
 from tests.test_cli_errors import assert_one_line_error
 
@@ -112,3 +114,62 @@ def test_eval_refuses_another_network_and_takes_short_keys_after_a_group_swap(tm
     assert result.returncode == 0, result.stderr[-2000:]
     config = (tmp_path / "blurred" / "config.yaml").read_text()
     assert "deepimg.physics.blur.Blur" in config and "sigma: 1" in config
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["optimizer.lr=-1"], ["optimizer.lr=-1", "1e-12..inf"]),
+        (["optimizer.lr=0"], ["optimizer.lr=0"]),
+        (["optimizer.weight_decay=-1"], ["optimizer.weight_decay=-1", "0..inf"]),
+        (["seed=-1"], ["seed=-1", "0..4294967295"]),
+        (["trainer.max_epochs=-2"], ["trainer.max_epochs=-2", "1..inf"]),
+        (["trainer.max_epochs=0"], ["trainer.max_epochs=0"]),
+        (["trainer.limit_train_batches=0"], ["trainer.limit_train_batches=0"]),
+        (["trainer.limit_val_batches=0"], ["trainer.limit_val_batches=0"]),
+        (["model.fc=[0]"], ["model.fc=[0]", "each an integer in 1..inf"]),
+        (["dataset.val_fraction=0"], ["dataset.val_fraction=0", "0.001..0.9"]),
+        (["physical_layer=blur", "psf_size=4"], ["psf_size=4", "odd"]),
+        (["dataset.train_size=5000"], ["train_size=5000", "1295 training images"]),
+        (["trainer=gpu"], ["needs a CUDA GPU", "trainer=cpu"]),
+        (["=5"], ["'=5' has no key"]),
+    ],
+)
+def test_values_that_would_crash_or_mean_nothing_are_refused_first(
+    tmp_path, args, fragments
+) -> None:
+    if "trainer=gpu" in args:
+        import torch
+
+        if torch.cuda.is_available():
+            pytest.skip("this machine has a GPU")
+    result = run_cli("train", "dataset=digits", *args, cwd=tmp_path)
+    assert_one_line_error(result, *fragments)
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_folders_too_small_or_with_one_class_are_one_line(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from tests.data.test_folder import kaggle_tree  # noqa: F401 - the layout this mirrors
+
+    def folder(name: str, classes: dict[str, int]) -> Path:
+        root = tmp_path / name
+        for cls, n in classes.items():
+            (root / cls).mkdir(parents=True)
+            for i in range(n):
+                Image.new("L", (8, 8), color=30 * i).save(root / cls / f"{i}.png")
+        return root
+
+    tiny = folder("tiny", {"a": 2, "b": 2})
+    result = run_cli("train", "dataset=folder", f"dataset.root={tiny}", cwd=tmp_path)
+    assert_one_line_error(result, "split is empty", "too few")
+    one = folder("one", {"a": 20})
+    result = run_cli("train", "dataset=folder", f"dataset.root={one}", cwd=tmp_path)
+    assert_one_line_error(result, "at least 2 classes")
+    broken = folder("broken", {"a": 20, "b": 0})
+    for i in range(3):
+        (broken / "b" / f"{i}.png").write_bytes(b"not an image")
+    result = run_cli("train", "dataset=folder", f"dataset.root={broken}", cwd=tmp_path)
+    assert_one_line_error(result, "'b'", "no readable images")
+    assert not (tmp_path / "outputs").exists()

@@ -81,9 +81,38 @@ def compose(overrides: Sequence[str] = (), config_name: str = "train") -> DictCo
 
 # Top-level values that no ``_target_`` signature declares.
 TOP_LEVEL: dict[str, Any] = {
-    "seed": int,
+    "seed": Annotated[int, Range(0, 2**32 - 1)],
     "physics_lr": Annotated[float, Range(low=1e-12)] | None,
 }
+
+
+# Ranges that the signatures of torch's optimizers and Lightning's Trainer do not declare,
+# by target (a prefix ending in "." covers a module). Values outside them would start a
+# run that fails, or "completes" at chance level: lr=0 never learns, max_epochs=0 never
+# trains, limit_val_batches=0 never picks a checkpoint.
+BATCHES = Annotated[float, Range(1e-9, 1.0)] | Annotated[int, Range(1)]  # a share, or a count
+THIRD_PARTY: dict[str, dict[str, Any]] = {
+    "torch.optim.": {
+        "lr": Annotated[float, Range(1e-12)],
+        "weight_decay": Annotated[float, Range(0)],
+        "momentum": Annotated[float, Range(0, 1)],
+    },
+    "pytorch_lightning.Trainer": {
+        "max_epochs": Annotated[int, Range(1)],
+        "limit_train_batches": BATCHES,
+        "limit_val_batches": BATCHES,
+        "limit_test_batches": BATCHES,
+        "log_every_n_steps": Annotated[int, Range(1)],
+    },
+}
+
+
+def third_party_hints(target: str) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for prefix, hints in THIRD_PARTY.items():
+        if target == prefix or (prefix.endswith(".") and target.startswith(prefix)):
+            found.update(hints)
+    return found
 
 
 def check_config(cfg: DictConfig) -> None:
@@ -93,6 +122,7 @@ def check_config(cfg: DictConfig) -> None:
             raise UserError(f"{key}={cfg[key]!r} is not accepted; expected {describe(hint)}")
     for path, node in target_nodes(cfg):
         hints, open_kwargs = signature_hints(node._target_, path)
+        hints.update({k: v for k, v in third_party_hints(node._target_).items() if k in hints})
         for key in node:
             if str(key).startswith("_"):
                 continue
@@ -223,9 +253,9 @@ def describe(hint: Any) -> str:
         return names[hint]
     if origin in (list, tuple, Sequence) or hint in (list, tuple):
         plural = {int: "integers", float: "numbers", str: "strings", bool: "booleans"}
-        return (
-            f"a list of {plural.get(args[0], 'values')}"
-            if args and origin is not tuple
-            else "a list"
-        )
+        if not args or origin is tuple:
+            return "a list"
+        if typing.get_origin(args[0]) is Annotated:
+            return f"a list of values, each {describe(args[0])}"
+        return f"a list of {plural.get(args[0], 'values')}"
     return getattr(hint, "__name__", str(hint))

@@ -30,9 +30,14 @@ class Range(Constraint):
         return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
 
     def __str__(self) -> str:
-        low = "-inf" if self.low is None else f"{self.low:g}"
-        high = "inf" if self.high is None else f"{self.high:g}"
+        low = "-inf" if self.low is None else number(self.low)
+        high = "inf" if self.high is None else number(self.high)
         return f"in {low}..{high}"
+
+
+def number(value: float) -> str:
+    """An integer bound in full (``4294967295``), a float one short (``1e+06``, ``1e-12``)."""
+    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 def require_int(name: str, value: Any, allowed: Range) -> None:
@@ -40,6 +45,17 @@ def require_int(name: str, value: Any, allowed: Range) -> None:
     well as from configs (a bool is an ``int`` to Python, but not a bit depth)."""
     if isinstance(value, bool) or not isinstance(value, int) or value not in allowed:
         raise ValueError(f"{name} must be an integer {allowed}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Odd(Constraint):
+    """An odd integer: a kernel with a centre pixel."""
+
+    def __contains__(self, value: Any) -> bool:
+        return isinstance(value, int) and value % 2 == 1
+
+    def __str__(self) -> str:
+        return "and odd (a PSF needs a centre pixel)"
 
 
 @dataclass(frozen=True)

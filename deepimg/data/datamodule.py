@@ -148,8 +148,8 @@ class ImageDataModule(pl.LightningDataModule):
     def __init__(
         self,
         batch_size: Annotated[int, Range(1)] = 128,
-        val_fraction: Annotated[float, Range(0.0, 0.9)] = 0.1,
-        test_fraction: Annotated[float, Range(0.0, 0.9)] = 0.2,
+        val_fraction: Annotated[float, Range(0.001, 0.9)] = 0.1,
+        test_fraction: Annotated[float, Range(0.001, 0.9)] = 0.2,
         train_size: Annotated[int, Range(10)] | None = None,
         split_seed: int = 0,
         num_workers: Annotated[int, Range(0)] = 0,
@@ -201,9 +201,20 @@ class ImageDataModule(pl.LightningDataModule):
             val, train = self._hold_out(train, self.val_fraction)
         else:
             val = Split(raw.val_images, raw.val_labels, raw.val_masks)
+        if self.train_size is not None and self.train_size > len(train.labels):
+            raise UserError(
+                f"dataset.train_size={self.train_size} is more than the {len(train.labels)} "
+                f"training images; choose at most {len(train.labels)}, or null for all"
+            )
         if self.train_size is not None and self.train_size < len(train.labels):
             keep, _ = stratified_take(train.labels, self.train_size, self.split_seed)
             train = train.take(keep)
+        for name, split in (("train", train), ("val", val), ("test", test)):
+            if len(split.labels) == 0:
+                raise UserError(
+                    f"the {name} split is empty: {len(raw.train_labels)} images are too few to "
+                    "split; add images, or give val/test folders"
+                )
         if train.masks is not None and (self.augmentation is not None or self.canvas):
             raise UserError(
                 "masks do not follow augmentation or a canvas yet; use augmentation=none and "

@@ -192,21 +192,28 @@ class ImageFolder(ImageDataModule):
     def _decode_all(self, files: dict[str, dict[str, list[Path]]], classes: list[str]) -> RawData:
         decoded: dict[str, tuple[list[torch.Tensor], list[int]]] = {}
         depth = 8
+        unreadable: list[str] = []
         for split, per_class in files.items():
             images, labels = [], []
             for label, name in enumerate(classes):
+                before = len(labels)
                 for path in per_class[name]:
                     try:
                         image, bits = decode(path)
-                    except Exception as err:  # any decoder error: skip the file, say which
-                        log.warning("skipping unreadable image %s (%s)", path, err)
+                    except Exception:  # any decoder error: skip the file, name it below
+                        unreadable.append(str(path))
                         continue
                     images.append(self._resize(to_channels(image, self.want_channels)))
                     labels.append(label)
                     depth = max(depth, bits)
-            if not images:
-                raise UserError(f"no readable images under '{self.root}' for the {split} split")
+                if len(labels) == before:
+                    raise UserError(
+                        f"class '{name}' has no readable images in {per_class[name][0].parent}"
+                    )
             decoded[split] = (images, labels)
+        if unreadable:  # one warning for all, so a bad folder does not flood the terminal
+            shown = ", ".join(unreadable[:5]) + (" ..." if len(unreadable) > 5 else "")
+            log.warning("skipping %d unreadable images: %s", len(unreadable), shown)
         shapes = {tuple(im.shape) for images, _ in decoded.values() for im in images}
         if len(shapes) > 1:
             raise UserError(

@@ -59,7 +59,7 @@ class CNN(nn.Module):
         activation: Activation = "relu",
         norm: Norm = "batch",
         dropout: Annotated[float, Range(0, 1)] = 0.0,
-        fc: list[int] | None = None,
+        fc: list[Annotated[int, Range(1)]] | None = None,
     ) -> None:
         super().__init__()
         if padding == "same" and stride != 1:

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import torch
 from torch import nn
 
-from deepimg.config.constraints import Range
+from deepimg.config.constraints import Odd, Range
 from deepimg.physics import psf as psfs
 from deepimg.physics.base import PhysicalLayer
 from deepimg.physics.psf import PadMode
@@ -35,7 +35,7 @@ class Blur(PhysicalLayer):
         length: Annotated[float, Range(0, 40)] = 5.0,
         angle: float = 0.0,
         psf_file: str | None = None,
-        psf_size: Annotated[int, Range(1, 63)] | None = None,
+        psf_size: Annotated[int, Range(1, 63), Odd()] | None = None,
         pad_mode: PadMode = "reflect",
         learnable: bool = False,
     ) -> None:

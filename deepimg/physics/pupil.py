@@ -7,7 +7,7 @@ from typing import Annotated
 
 import torch
 
-from deepimg.config.constraints import Range
+from deepimg.config.constraints import Odd, Range
 from deepimg.physics import psf as psfs
 from deepimg.physics import zernike
 from deepimg.physics.base import PhysicalLayer
@@ -95,7 +95,7 @@ class Pupil(PhysicalLayer):
         spherical: Waves = 0.0,
         airy_radius: Annotated[float, Range(0.5, 20)] = 2.0,
         pupil_samples: Annotated[int, Range(16, 512)] = 64,
-        psf_size: Annotated[int, Range(1, 63)] = 15,
+        psf_size: Annotated[int, Range(1, 63), Odd()] = 15,
         pad_mode: PadMode = "reflect",
         learnable: bool = False,
     ) -> None:

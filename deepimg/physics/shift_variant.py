@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import torch
 from torch import nn
 
-from deepimg.config.constraints import Range
+from deepimg.config.constraints import Odd, Range
 from deepimg.physics import psf as psfs
 from deepimg.physics.base import PhysicalLayer
 from deepimg.physics.psf import PadMode
@@ -66,7 +66,7 @@ class ShiftVariantBlur(PhysicalLayer):
         psf_blend: Blend = "smooth",
         sigma_center: Annotated[float, Range(0, 20)] = 0.5,
         sigma_edge: Annotated[float, Range(0, 20)] = 2.0,
-        psf_size: Annotated[int, Range(1, 63)] | None = None,
+        psf_size: Annotated[int, Range(1, 63), Odd()] | None = None,
         pad_mode: PadMode = "reflect",
         learnable: bool = False,
     ) -> None:

@@ -173,3 +173,28 @@ def test_folders_too_small_or_with_one_class_are_one_line(tmp_path: Path) -> Non
     result = run_cli("train", "dataset=folder", f"dataset.root={broken}", cwd=tmp_path)
     assert_one_line_error(result, "'b'", "no readable images")
     assert not (tmp_path / "outputs").exists()
+
+
+def test_a_folder_of_sweeps_keeps_them_apart_and_survives_broken_run_files(tmp_path: Path) -> None:
+    """One sweep swept a group, another a number, a third the same bits as the second: the
+    report keeps sweeps apart (no pooling as seeds) and lists broken runs with the reason."""
+    from deepimg.commands.report import report
+    from tests.commands.test_report import make_run
+
+    for name in ("A", "B", "C"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "multirun.yaml").write_text("{}")
+    for i, opt in enumerate(["adam", "sgd"]):
+        make_run(tmp_path / "A" / str(i), [f"optimizer={opt}"], {}, {"test/acc": 0.5 + i / 10})
+    for sweep, acc in (("B", 0.6), ("C", 0.8)):
+        make_run(tmp_path / sweep / "0", ["physical_layer.bits=4"],
+                 {"physical_layer": {"bits": 4}}, {"test/acc": acc})  # fmt: skip
+        make_run(tmp_path / sweep / "1", ["physical_layer.bits=8"],
+                 {"physical_layer": {"bits": 8}}, {"test/acc": acc + 0.05})  # fmt: skip
+    (tmp_path / "C" / "1" / ".hydra" / "overrides.yaml").write_text("key: [unclosed")
+    summary = report([tmp_path], metrics=["test/acc"])
+    b4 = summary[(summary["bits"] == 4) & summary["sweep"].str.endswith("/B")]
+    assert b4["test/acc"].tolist() == [0.6] and "n" not in summary  # not pooled with C's 0.8
+    md = (tmp_path / "report" / "summary.md").read_text()
+    assert "Failed runs (1)" in md and "unreadable .hydra/" in md
+    assert (tmp_path / "report" / "index.html").is_file()

@@ -49,6 +49,7 @@ def metric_plot(
     value, any other by category. Where the runs also have ``<metric>_baseline`` (the
     classical estimate without a network), it is drawn dashed in the same colour, so the
     plot shows what the network adds to the sensor."""
+    runs = runs[runs[x].notna()]  # in a folder of sweeps, the runs that did not sweep x
     fig, ax = plt.subplots(figsize=(4.4, 3.2))
     baseline = f"{metric}_baseline"
     numeric = is_numeric(runs[x])

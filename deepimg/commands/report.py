@@ -10,6 +10,7 @@ naming its folder, so the sweeps share axes in the plots and tables.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -57,23 +58,55 @@ def load_runs(dirs: list[Path]) -> list[dict[str, Any]]:
                 f"no runs under '{root}' (no .hydra/overrides.yaml found); give a sweep folder"
             )
         for run in found:
-            lines = yaml.safe_load((run / ".hydra" / "overrides.yaml").read_text()) or []
-            pairs = (OVERRIDE.match(line.lstrip("+")) for line in lines)
-            overrides = {
-                m["key"]: m["value"] for m in pairs if m and not m["key"].startswith("hydra")
-            }
-            cfg_path = run / ".hydra" / "config.yaml"
-            config = OmegaConf.load(cfg_path) if cfg_path.is_file() else OmegaConf.create()
+            overrides, config, problem = read_run_files(run)
+            metrics = read_metrics(run)
+            if problem:  # listed as unreadable, with the reason; the others are still reported
+                metrics = {"status": "unreadable", "error": problem}
+            elif metrics is None and (run / "metrics.json").is_file():
+                metrics = {"status": "unreadable", "error": "metrics.json is not a JSON object"}
+            sweep = sweep_of(run, root, label)
             runs.append(
                 {
                     "path": run,
-                    "sweep": label,
+                    "sweep": sweep,
                     "overrides": overrides,
                     "config": config,
-                    "metrics": read_metrics(run),
-                }
+                    "metrics": metrics,
+                }  # fmt: skip
             )
     return runs
+
+
+def sweep_of(run: Path, root: Path, label: str) -> str:
+    """The label of the sweep a run belongs to: ``label`` for the folder given, extended by
+    the path of the sweep (the folder with Hydra's ``multirun.yaml``) inside it when there
+    is one below ``root``, so identical settings of different sweeps are never pooled as seeds."""
+    for parent in run.parents:
+        if parent == root or root not in parent.parents:
+            return label
+        if (parent / "multirun.yaml").is_file():
+            return f"{label}/{parent.relative_to(root).as_posix()}"
+    return label
+
+
+def read_run_files(run: Path) -> tuple[dict[str, str], Any, str | None]:
+    """A run's overrides (key -> text) and config, and what was wrong with them, if anything.
+
+    Files from a run folder are untrusted: broken YAML, a mapping where a list belongs,
+    or binary junk make the run unreadable, not the report."""
+    try:
+        lines = yaml.safe_load((run / ".hydra" / "overrides.yaml").read_text()) or []
+        if not isinstance(lines, list) or not all(isinstance(x, str) for x in lines):
+            raise ValueError("overrides.yaml is not a list of key=value lines")
+        pairs = (OVERRIDE.match(line.lstrip("+")) for line in lines)
+        overrides = {m["key"]: m["value"] for m in pairs if m and not m["key"].startswith("hydra")}
+        cfg_path = run / ".hydra" / "config.yaml"
+        config = OmegaConf.load(cfg_path) if cfg_path.is_file() else OmegaConf.create()
+        if not OmegaConf.is_dict(config):
+            raise ValueError("config.yaml is not a mapping")
+    except Exception as err:  # noqa: BLE001 - YAML and OmegaConf fail many ways
+        return {}, OmegaConf.create(), textwrap.shorten(f"unreadable .hydra/: {err}", 200)
+    return overrides, config, None
 
 
 def swept_keys(runs: list[dict[str, Any]]) -> list[str]:
@@ -369,7 +402,7 @@ def report(
         check_metrics(metrics, runs)  # asked for by name: it must exist somewhere
     metrics = metrics or task_metrics(runs) or CLASSIFY_METRICS
     keys = swept_keys(runs)
-    by_sweep = len(dirs) > 1
+    by_sweep = len({run["sweep"] for run in runs}) > 1
     params = [SWEEP] * by_sweep + [column_names(keys)[k] for k in keys]
     table = runs_table(runs, keys, metrics, by_sweep)
     failed = table[table["status"] != "completed"]

@@ -386,7 +386,7 @@ def best_rows(summary: pd.DataFrame, metrics: list[str], lower: set[str]) -> dic
     best = {}
     for m in metrics:
         values = pd.to_numeric(summary[m], errors="coerce") if m in summary else None
-        if values is not None and values.notna().any() and len(summary) > 1:
+        if values is not None and values.nunique() > 1:  # a tie has no best
             best[m] = values.idxmin() if is_lower_better(m, lower) else values.idxmax()
     return best
 

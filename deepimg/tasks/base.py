@@ -72,12 +72,16 @@ class Task(ABC):
     def network_kwargs(self, in_shape: tuple[int, int, int], network: type) -> dict[str, Any]:
         """The arguments that size the ``network`` class's output, e.g. ``{"num_classes": 10}``."""
 
+    # Image-to-image tasks read the layer's classical estimate of the scene, at the scene's
+    # shape; the others read the measurement as the sensor delivers it.
+    reads_scene_estimate: ClassVar[bool] = False
+
     def network_input(self, physics: PhysicalLayer, measurement: torch.Tensor) -> torch.Tensor:
-        """What the network reads; by default the measurement itself."""
-        return measurement
+        """What the network reads: the measurement, or ``physics.to_scene(measurement)``."""
+        return physics.to_scene(measurement) if self.reads_scene_estimate else measurement
 
     def network_input_shape(self, physics: PhysicalLayer) -> tuple[int, int, int]:
-        return physics.out_shape
+        return physics.in_shape if self.reads_scene_estimate else physics.out_shape
 
     def prediction(self, output: torch.Tensor, network_input: torch.Tensor) -> torch.Tensor:
         """The answer made of the network's output; by default the output itself."""

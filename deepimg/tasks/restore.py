@@ -14,7 +14,6 @@ from torchmetrics import MeanSquaredError, Metric
 from torchmetrics.functional.image import structural_similarity_index_measure
 from torchmetrics.image import StructuralSimilarityIndexMeasure
 
-from deepimg.physics.base import PhysicalLayer
 from deepimg.tasks.base import Mode, Task
 
 SSIM_L1_ALPHA = (
@@ -83,6 +82,7 @@ class Restore(Task):
     name = "restore"
     monitor_metric = "psnr"
     directions: ClassVar[dict[str, Mode]] = {"psnr": "max", "ssim": "max", "mse": "min"}
+    reads_scene_estimate = True
 
     def __init__(self, loss: Literal["l1", "mse", "ssim_l1"] = "l1") -> None:
         self.loss_name = loss
@@ -97,12 +97,6 @@ class Restore(Task):
 
     def network_kwargs(self, in_shape: tuple[int, int, int], network: type) -> dict[str, Any]:
         return {"out_channels": self.channels}
-
-    def network_input(self, physics: PhysicalLayer, measurement: torch.Tensor) -> torch.Tensor:
-        return physics.to_scene(measurement)
-
-    def network_input_shape(self, physics: PhysicalLayer) -> tuple[int, int, int]:
-        return physics.in_shape
 
     def prediction(self, output: torch.Tensor, network_input: torch.Tensor) -> torch.Tensor:
         return network_input + output

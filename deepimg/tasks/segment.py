@@ -9,7 +9,6 @@ import torch.nn.functional as F
 from torchmetrics import Metric
 from torchmetrics.segmentation import DiceScore, MeanIoU
 
-from deepimg.physics.base import PhysicalLayer
 from deepimg.tasks.base import Mode, Task
 
 
@@ -47,6 +46,7 @@ class Segment(Task):
     name = "segment"
     monitor_metric = "dice"
     directions: ClassVar[dict[str, Mode]] = {"dice": "max", "iou": "max"}
+    reads_scene_estimate = True
 
     def __init__(self, dice_weight: float = 1.0) -> None:
         self.dice_weight = dice_weight
@@ -59,12 +59,6 @@ class Segment(Task):
 
     def network_kwargs(self, in_shape: tuple[int, int, int], network: type) -> dict[str, Any]:
         return {"out_channels": self.num_classes}
-
-    def network_input(self, physics: PhysicalLayer, measurement: torch.Tensor) -> torch.Tensor:
-        return physics.to_scene(measurement)
-
-    def network_input_shape(self, physics: PhysicalLayer) -> tuple[int, int, int]:
-        return physics.in_shape
 
     def score(self, prediction: torch.Tensor) -> torch.Tensor:
         return prediction.argmax(dim=1)

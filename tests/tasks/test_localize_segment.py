@@ -127,6 +127,24 @@ def test_localize_without_a_canvas_gets_one_twice_the_scene_side() -> None:
     assert batch[0].shape[-2:] == (16, 16) and batch[2]["position"].max() <= 16 - 4.5
 
 
+@pytest.mark.parametrize(
+    ("overrides", "exact"), [([], False), (["physical_layer=quantize", "physical_layer.bits=8"], True)]
+)
+def test_segmentation_defaults_to_a_blurring_sensor_that_thresholding_cannot_undo(
+    overrides: list[str], exact: bool
+) -> None:
+    """Through the 8-bit ADC (the other tasks' default) thresholding the measurement is
+    exact; the segmentation default blurs, so the baseline errs, and the command line wins."""
+    cfg = config.compose(["task=segment", "dataset=digits", *overrides])
+    data = build_datamodule(cfg)
+    module = build_module(cfg, data)
+    scenes = next(iter(data.train_dataloader()))[0]
+    truth = module.task.target((scenes,))
+    guess = module.task.baseline(module.infer(scenes).network_input)
+    assert (type(module.physics).__name__ == "Blur") != exact
+    assert bool((guess == truth).all()) == exact
+
+
 # ---- segmentation folders -----------------------------------------------------------------
 
 

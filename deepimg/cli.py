@@ -79,21 +79,30 @@ JOBS: list[tuple[Path, str | None]] = []
 
 
 def train_job(cfg: DictConfig) -> float | None:
-    """What Hydra runs, once per job of a sweep.
+    """What Hydra runs, once per job of a sweep."""
+    return run_job(cfg)
+
+
+def run_job(cfg: DictConfig, resume_from: Path | None = None) -> float | None:
+    """One job: train (or resume) and test, and return what sweepers optimise.
 
     A job that fails leaves ``metrics.json`` (``status: failed`` and the error line) and
     ``error.log`` (the traceback) in its folder, and the sweep goes on with the next job;
-    ``train_command`` then sums up and exits 1.
+    ``train_command`` then sums up and exits 1. A signal (``RunInterrupted``) stops the
+    whole sweep: it passes through Hydra's launcher, which starts no further job.
     """
     from deepimg.analysis.tables import print_metrics
     from deepimg.commands.runs import record_failure
+    from deepimg.commands.signals import RunInterrupted
     from deepimg.commands.train import train
 
     run_dir = Path(cfg.paths.output_dir)
     try:
-        metrics = train(cfg)
+        metrics = train(cfg, resume_from)
     except UserError as err:
         fail("train", err)
+    except RunInterrupted:
+        raise
     except Exception as err:  # noqa: BLE001 - any fault of one job: record it, go on
         line = record_failure(run_dir, err)
         JOBS.append((run_dir, line))
@@ -136,7 +145,7 @@ def prepare_train_args(args: Sequence[str]) -> list[str]:
 
     Returns the argument list for Hydra: flags first, then the full overrides.
     """
-    from deepimg.commands.runs import new_run_dir
+    from deepimg.commands.runs import new_run_dir, writable_folder
     from deepimg.config import compose as config
     from deepimg.config.overrides import expand_ranges, expand_short_keys
 
@@ -166,6 +175,7 @@ def prepare_train_args(args: Sequence[str]) -> list[str]:
     given = [o.partition("=")[2] for o in overrides if o.startswith(key + "=")]
     if not ns.cfg and given:
         refuse_existing_runs(Path(given[-1]))
+        writable_folder(given[-1], key)
     if not ns.cfg and not given:
         overrides.append(f"{key}={new_run_dir(multirun)}")
     return flags + overrides
@@ -259,10 +269,63 @@ def run_hydra(task, argv: list[str], config_name: str, prog: str) -> None:
 
 
 def train_command(args: list[str]) -> None:
-    if not HYDRA_ONLY.intersection(args):
-        args = prepare_train_args(args)
-    run_hydra(train_job, args, "train", "deepimg train")
+    from deepimg.commands.signals import RunInterrupted, interruptible
+
+    resume = [a.partition("=")[2] for a in args if a.startswith("resume=")]
+    folder: Path | None = Path(resume[-1]) if resume else None
+    try:
+        with interruptible():
+            if resume:
+                resume_command([a for a in args if not a.startswith("resume=")], folder)
+            else:
+                if not HYDRA_ONLY.intersection(args):
+                    args = prepare_train_args(args)
+                folder = swept_folder(args)
+                run_hydra(train_job, args, "train", "deepimg train")
+    except RunInterrupted as stop:
+        say_interrupted(stop, folder or stop.run_dir)
+        sys.exit(stop.exit_code)
     sum_up_jobs()
+
+
+def swept_folder(args: list[str]) -> Path | None:
+    """The sweep's folder when ``args`` are a sweep's (it is what a resume takes), else None."""
+    if "-m" not in args and "--multirun" not in args:
+        return None
+    given = [a.partition("=")[2] for a in args if a.startswith("hydra.sweep.dir=")]
+    return Path(given[-1]) if given else None
+
+
+def say_interrupted(stop, folder: Path | None) -> None:
+    """One line: which signal, where the run stopped, and the command that resumes it."""
+    from deepimg.commands.runs import read_metrics
+
+    where = ""
+    if stop.run_dir is not None:
+        epochs = (read_metrics(stop.run_dir) or {}).get("epochs", 0)
+        where = f" after {epochs} complete epoch{'s' if epochs != 1 else ''} of {stop.run_dir}"
+    again = f"; resume with: deepimg train resume={folder}" if folder is not None else ""
+    print(f"deepimg train: interrupted by {stop.name}{where}{again}", file=sys.stderr)
+
+
+def resume_command(overrides: list[str], folder: Path) -> None:
+    """``deepimg train resume=DIR [trainer.max_epochs=N]``: see ``deepimg.commands.resume``."""
+    import logging
+
+    from deepimg.commands.resume import log_to, plan
+
+    jobs, completed = plan(folder, overrides)
+    if not jobs:
+        print(f"deepimg train: nothing to resume in {folder}: its {completed} runs completed")
+        return
+    print(f"deepimg train: resuming {len(jobs)} runs in {folder} ({completed} completed already)")
+    for job in jobs:
+        handler = log_to(job.run_dir)
+        try:
+            run_job(job.cfg, job.last)
+        finally:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
 
 
 # ---- eval and report -----------------------------------------------------------------------

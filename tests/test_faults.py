@@ -46,6 +46,24 @@ def test_a_failing_job_is_recorded_and_the_sweep_goes_on(tmp_path: Path, monkeyp
     assert "the exploding layer exploded" in (sweep / "report" / "index.html").read_text()
 
 
+def test_an_output_folder_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    """A file where a folder should be: a run that could not save its results never starts
+    (the same check, on a real read-only folder, cannot be made as root, which CI may be)."""
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    for args in (
+        ["train", "dataset=digits", f"hydra.run.dir={blocker}/run"],
+        ["train", "dataset=digits", "bits=1,2", f"hydra.sweep.dir={blocker}/sweep", "-m"],
+    ):
+        assert_one_line_error(run_cli(*args, cwd=tmp_path), f"cannot write to '{blocker}/")
+    inside = tmp_path / "in_a_file"
+    inside.mkdir()
+    (inside / "outputs").write_text("a file named outputs")
+    result = run_cli("train", "dataset=digits", cwd=inside)
+    assert_one_line_error(result, "cannot write to 'outputs/", "hydra.run.dir=DIR")
+    assert blocker.read_text() == "not a folder"
+
+
 def test_an_existing_run_folder_is_never_written_over(tmp_path: Path) -> None:
     run = tmp_path / "earlier"
     (run / ".hydra").mkdir(parents=True)
@@ -114,6 +132,11 @@ def test_eval_refuses_another_network_and_takes_short_keys_after_a_group_swap(tm
     assert result.returncode == 0, result.stderr[-2000:]
     config = (tmp_path / "blurred" / "config.yaml").read_text()
     assert "deepimg.physics.blur.Blur" in config and "sigma: 1" in config
+    (tmp_path / "a_file").write_text("not a folder")
+    result = run_cli("eval", ckpt, "hydra.run.dir=a_file/eval", cwd=tmp_path)
+    assert_one_line_error(result, "cannot write to 'a_file/eval'", "hydra.run.dir=DIR")
+    result = run_cli("report", "run", "--out", "a_file/report", cwd=tmp_path)
+    assert_one_line_error(result, "cannot write to 'a_file/report'", "--out=DIR")
 
 
 @pytest.mark.parametrize(

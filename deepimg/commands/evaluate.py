@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from deepimg.analysis.run_analysis import analyse_run, settings_from_config
 from deepimg.analysis.tables import print_metrics
-from deepimg.commands.runs import new_run_dir, write_metrics
+from deepimg.commands.runs import new_run_dir, writable_folder, write_metrics
 from deepimg.commands.train import quiet_lightning, save_physics_pictures, task_facts
 from deepimg.config import compose as config
 from deepimg.config.overrides import OVERRIDE, expand_short_keys
@@ -136,9 +136,11 @@ def evaluate(ckpt: Path, overrides: list[str], out_dir: Path | None = None) -> d
     datamodule = build_datamodule(cfg)
     module = build_module(cfg, datamodule)
     load_weights(module, checkpoint["state_dict"])
-    if out_dir is None:
-        out_dir = new_run_dir(multirun=False)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = (
+        new_run_dir(multirun=False)
+        if out_dir is None
+        else writable_folder(out_dir, "hydra.run.dir")
+    )
     trainer = instantiate(
         cfg.trainer, default_root_dir=str(out_dir), logger=False, enable_checkpointing=False,
         callbacks=[], _convert_="all",

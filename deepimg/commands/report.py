@@ -24,7 +24,7 @@ from deepimg.analysis.progress import run_steps
 from deepimg.analysis.provenance import git_commit, versions
 from deepimg.analysis.sweep_figures import heatmap_jobs, metric_plot_jobs
 from deepimg.analysis.sweep_page import SweepReport, write_sweep_page
-from deepimg.commands.runs import find_runs, read_metrics
+from deepimg.commands.runs import find_runs, read_metrics, writable_folder
 from deepimg.config.compose import groups
 from deepimg.config.overrides import OVERRIDE
 from deepimg.errors import UserError
@@ -255,8 +255,15 @@ def config_differences(runs: list[dict[str, Any]], names: list[str]) -> pd.DataF
 
 
 def failure_line(run: dict[str, Any]) -> str:
-    """Why a run did not complete: the error its metrics.json records, else its log's last line."""
-    return str((run["metrics"] or {}).get("error") or last_log_line(run["path"]))
+    """Why a run did not complete: the error its metrics.json records, the signal that
+    interrupted it (and how to resume), else its log's last line."""
+    values = run["metrics"] or {}
+    if values.get("status") == "interrupted":
+        return (
+            f"interrupted by {values.get('signal', 'a signal')} after {values.get('epochs', 0)} "
+            f"epochs; resume with: deepimg train resume={run['path']}"
+        )
+    return str(values.get("error") or last_log_line(run["path"]))
 
 
 def last_log_line(run: Path) -> str:
@@ -411,8 +418,7 @@ def report(
             f"none of the {len(table)} runs under {', '.join(map(str, dirs))} has finished (no metrics.json)"
         )
     summary = summarize(table, params, metrics)
-    out = out or default_out(dirs)
-    out.mkdir(parents=True, exist_ok=True)
+    out = writable_folder(out or default_out(dirs), "--out")
     summary.to_csv(out / "summary.csv", index=False)
     table.to_csv(out / "runs.csv", index=False)
     lower = lower_is_better(runs)

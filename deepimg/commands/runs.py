@@ -15,6 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from deepimg.errors import UserError
+
 METRICS = "metrics.json"
 
 
@@ -86,6 +88,22 @@ def _natural_key(path: Path) -> list:
     return [int(part) if part.isdigit() else part for part in path.parts]
 
 
+def writable_folder(folder: str | Path, key: str) -> Path:
+    """Create ``folder`` (with its parents) and check that a file can be written there, so a
+    run that could not save its results fails before it starts, with one line naming ``key``."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise UserError(
+            f"cannot write to '{folder}' ({err.strerror or err}); choose a folder you can "
+            f"write with {key}=DIR"
+        ) from None
+    return folder
+
+
 def new_run_dir(multirun: bool, base: str | Path = "outputs") -> Path:
     """Create and return a fresh ``outputs/[multirun/]<date>/<time>[-k]`` directory.
 
@@ -94,7 +112,7 @@ def new_run_dir(multirun: bool, base: str | Path = "outputs") -> Path:
     """
     now = datetime.now()
     parent = Path(base) / ("multirun" if multirun else "") / now.strftime("%Y-%m-%d")
-    parent.mkdir(parents=True, exist_ok=True)
+    writable_folder(parent, "hydra.sweep.dir" if multirun else "hydra.run.dir")
     stem = now.strftime("%H-%M-%S")
     for k in range(1000):
         candidate = parent / (stem if k == 0 else f"{stem}-{k}")

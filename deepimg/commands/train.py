@@ -8,21 +8,23 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.loggers import CSVLogger
 
-from deepimg import __version__
 from deepimg.analysis.physics_figures import save_physics_figures
 from deepimg.analysis.run_analysis import analyse_run, settings_from_config
 from deepimg.analysis.tables import print_class_balance
 from deepimg.commands.runs import write_metrics
+from deepimg.commands.signals import RunInterrupted
 from deepimg.data.datamodule import ImageDataModule
 from deepimg.tasks.base import Task
 from deepimg.training.build import build_datamodule, build_module
+from deepimg.training.callbacks import RandomState, SaveRunConfig
 from deepimg.training.module import ImagingModule
 
 log = logging.getLogger(__name__)
@@ -33,22 +35,13 @@ STANDARDIZE_SAMPLES = 4096  # training scenes used to measure the sensor output'
 def quiet_lightning() -> None:
     """Silence the start-up chatter (device lines, tips) that hides the progress bar."""
     for name in ("pytorch_lightning.utilities.rank_zero", "pytorch_lightning.accelerators.cuda",
-                 "lightning_fabric.utilities.seed", "lightning.pytorch.utilities.rank_zero"):  # fmt: skip
+                 "lightning_fabric.utilities.seed", "lightning.pytorch.utilities.rank_zero",
+                 "pytorch_lightning.trainer.connectors.signal_connector"):  # fmt: skip
         logging.getLogger(name).setLevel(logging.WARNING)
     for pattern in (".*does not have many workers.*", ".*LeafSpec.*", ".*litlogger.*",
                     ".*number of training batches.*", ".*isinstance.*treespec.*",
-                    ".*Experiment logs directory.*"):  # fmt: skip
+                    ".*Experiment logs directory.*", ".*Checkpoint directory .* exists.*"):  # fmt: skip
         warnings.filterwarnings("ignore", message=pattern)
-
-
-class SaveRunConfig(Callback):
-    """Marks checkpoints as deepimg's and embeds the run's config, for `deepimg eval`."""
-
-    def __init__(self, cfg: DictConfig) -> None:
-        self.config_yaml = OmegaConf.to_yaml(cfg, resolve=False)
-
-    def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict[str, Any]) -> None:
-        checkpoint["deepimg"] = {"version": __version__, "config": self.config_yaml}
 
 
 def describe_data(datamodule: ImageDataModule, run_dir: Path) -> None:
@@ -95,11 +88,12 @@ def task_facts(task: Task) -> dict[str, str]:
 def build_trainer(
     cfg: DictConfig, run_dir: Path, task: Task, extra_callbacks: list[Callback]
 ) -> pl.Trainer:
-    """Lightning's Trainer from the ``trainer`` group; the best checkpoint follows the task's
-    monitored validation metric."""
+    """Lightning's Trainer from the ``trainer`` group. ``best.ckpt`` follows the task's
+    monitored validation metric; ``last.ckpt``, written after every epoch, is where a run
+    that was interrupted or killed resumes."""
     checkpoint = ModelCheckpoint(
         dirpath=run_dir / "checkpoints", filename="best", monitor=task.monitor, mode=task.mode,
-        save_top_k=1, auto_insert_metric_name=False,
+        save_top_k=1, save_last=True, auto_insert_metric_name=False,
     )  # fmt: skip
     logger = CSVLogger(save_dir=run_dir, name="", version="")
     return instantiate(
@@ -124,9 +118,30 @@ def save_physics_pictures(
     save_physics_figures(module.physics, scenes, titles, run_dir / "physics")
 
 
-def train(cfg: DictConfig) -> dict[str, Any]:
-    """Train and test one configuration; returns the flat metrics also written to metrics.json."""
+def train(cfg: DictConfig, resume_from: Path | None = None) -> dict[str, Any]:
+    """Train and test one configuration; returns the flat metrics also written to metrics.json.
+
+    ``resume_from``: a ``last.ckpt`` of this run to continue from. A signal (``RunInterrupted``)
+    leaves ``metrics.json`` with ``status: interrupted`` and the epochs completed, and
+    ``checkpoints/last.ckpt`` as of the last complete epoch.
+    """
     run_dir = Path(cfg.paths.output_dir)
+    progress: dict[str, Any] = {"epochs": 0}
+    try:
+        return fit_and_test(cfg, run_dir, resume_from, progress)
+    except RunInterrupted as stop:
+        last = run_dir / "checkpoints" / "last.ckpt"
+        write_metrics(run_dir, {
+            "status": "interrupted", "signal": stop.name, "epochs": progress["epochs"],
+            "last_checkpoint": str(last.relative_to(run_dir)) if last.is_file() else None,
+        })  # fmt: skip
+        stop.run_dir = run_dir
+        raise
+
+
+def fit_and_test(
+    cfg: DictConfig, run_dir: Path, resume_from: Path | None, progress: dict[str, Any]
+) -> dict[str, Any]:
     quiet_lightning()
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build_datamodule(cfg)
@@ -136,15 +151,22 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     fit_standardization(module, datamodule)
     regularization = module.regularization
     task = module.task
-    callbacks = [SaveRunConfig(cfg), *regularization.callbacks(task.monitor, task.mode)]
+    callbacks = [
+        SaveRunConfig(cfg), RandomState(), EpochCount(progress),
+        *regularization.callbacks(task.monitor, task.mode),
+    ]  # fmt: skip
     trainer = build_trainer(cfg, run_dir, task, callbacks)
+    if resume_from is not None:
+        keep_logged_epochs(trainer, run_dir / "metrics.csv", resume_from)
 
     start = time.perf_counter()
-    trainer.fit(module, datamodule=datamodule)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
     train_time = time.perf_counter() - start
     fit_metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     best = trainer.checkpoint_callback.best_model_path or None
-    test_metrics = trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False)[0]
+    test_metrics = trainer.test(
+        module, datamodule=datamodule, ckpt_path=best, verbose=False, weights_only=True
+    )[0]
 
     save_physics_pictures(module, datamodule, run_dir)
     metrics = {
@@ -157,9 +179,39 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "n_params": sum(p.numel() for p in module.parameters()),
         "best_checkpoint": str(Path(best).relative_to(run_dir)) if best else None,
     }
-    write_metrics(run_dir, metrics)
+    if resume_from is not None:
+        metrics["resumed_from_epoch"] = progress["resumed_from"]
+    write_metrics(run_dir, metrics)  # before the figures: the run's page shows it
     settings, device = settings_from_config(cfg), trainer.strategy.root_device
     analyse_run(module, datamodule, run_dir, settings, run_dir / "metrics.csv", device)
     headline = task.headline[0]
     log.info("%s=%.4f  (%s)", headline, metrics.get(headline, float("nan")), run_dir)
     return metrics
+
+
+class EpochCount(Callback):
+    """Keeps ``progress["epochs"]``, the epochs completed, for the record of an interruption."""
+
+    def __init__(self, progress: dict[str, Any]) -> None:
+        self.progress = progress
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self.progress["epochs"] = self.progress["resumed_from"] = trainer.current_epoch
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        self.progress["epochs"] = trainer.current_epoch + 1
+
+
+def keep_logged_epochs(trainer: pl.Trainer, csv_path: Path, checkpoint: Path) -> None:
+    """Lightning's CSV logger deletes ``metrics.csv`` when it starts; a resumed run keeps the
+    rows of the epochs its checkpoint holds, so its learning curves show the whole run."""
+    if not csv_path.is_file():
+        return
+    saved = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    last_epoch = int(saved.get("epoch", -1))
+    rows = pd.read_csv(csv_path)
+    if "epoch" in rows:
+        rows = rows[rows["epoch"] <= last_epoch]
+    writer = trainer.logger.experiment  # creating the writer deletes the old file
+    rows.to_csv(csv_path, index=False)
+    writer.metrics_keys = list(rows.columns)  # so that new rows are appended under this header

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -135,6 +136,35 @@ class ImagingModule(pl.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self._log_epoch("test")
+
+    # ---- resuming -------------------------------------------------------------------------
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        """The best validation value so far (metric states are not in the state_dict), and
+        the number of steps the learning-rate schedule was planned for."""
+        if self.monitor_best.update_count:
+            checkpoint["monitor_best"] = self.monitor_best.compute()
+        checkpoint["schedule_steps"] = int(self.trainer.estimated_stepping_batches)
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        if "monitor_best" in checkpoint:
+            self.monitor_best.update(checkpoint["monitor_best"])
+        self._planned_steps = checkpoint.get("schedule_steps")
+
+    def on_train_start(self) -> None:
+        """A run resumed with more epochs re-plans its schedule over the new length."""
+        planned = getattr(self, "_planned_steps", None)
+        total = int(self.trainer.estimated_stepping_batches)
+        configs = self.trainer.lr_scheduler_configs
+        if planned is None or planned == total or not configs or self.scheduler_factory is None:
+            return
+        optimizer = self.trainer.optimizers[0]
+        scheduler = self.scheduler_factory(optimizer=optimizer, total_steps=total)
+        scheduler.last_epoch = self.global_step - 1  # every schedule is a function of the step
+        with warnings.catch_warnings():  # "step() before optimizer.step()": a fast-forward
+            warnings.simplefilter("ignore", UserWarning)
+            scheduler.step()
+        configs[0].scheduler = scheduler
 
     def parameter_groups(self) -> list[dict]:
         """The network's parameters, then the physical layer's in a group of their own."""

@@ -1,11 +1,16 @@
-"""Learning-rate schedules, stepped once per batch; each is built from (optimizer, total_steps)."""
+"""Learning-rate schedules, stepped once per batch; each is built from (optimizer, total_steps).
+
+Each is a closed-form function of the step number, so a run resumed with more epochs can
+build its schedule again for the new length and start it at the step it reached.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from torch.optim import Optimizer
-from torch.optim.lr_scheduler import CosineAnnealingLR, LambdaLR, LRScheduler, OneCycleLR
+from torch.optim.lr_scheduler import LambdaLR, LRScheduler, OneCycleLR
 
 from deepimg.config.constraints import Range
 
@@ -25,7 +30,9 @@ def onecycle(
 
 def cosine(optimizer: Optimizer, total_steps: int) -> LRScheduler:
     """Cosine decay from the optimizer's lr to 0 over the whole run."""
-    return CosineAnnealingLR(optimizer, T_max=total_steps)
+    return LambdaLR(
+        optimizer, lambda i: 0.5 * (1 + math.cos(math.pi * min(i, total_steps) / total_steps))
+    )
 
 
 def step(

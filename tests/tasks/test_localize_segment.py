@@ -128,7 +128,8 @@ def test_localize_without_a_canvas_gets_one_twice_the_scene_side() -> None:
 
 
 @pytest.mark.parametrize(
-    ("overrides", "exact"), [([], False), (["physical_layer=quantize", "physical_layer.bits=8"], True)]
+    ("overrides", "exact"),
+    [([], False), (["physical_layer=quantize", "physical_layer.bits=8"], True)],
 )
 def test_segmentation_defaults_to_a_blurring_sensor_that_thresholding_cannot_undo(
     overrides: list[str], exact: bool

@@ -9,6 +9,7 @@ so ``deepimg --help`` answers at once.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -94,7 +95,7 @@ def run_job(cfg: DictConfig, resume_from: Path | None = None) -> float | None:
     from deepimg.analysis.tables import print_metrics
     from deepimg.commands.runs import record_failure
     from deepimg.commands.signals import RunInterrupted
-    from deepimg.commands.train import train
+    from deepimg.commands.train import is_rank_zero, train
 
     run_dir = Path(cfg.paths.output_dir)
     try:
@@ -104,12 +105,15 @@ def run_job(cfg: DictConfig, resume_from: Path | None = None) -> float | None:
     except RunInterrupted:
         raise
     except Exception as err:  # noqa: BLE001 - any fault of one job: record it, go on
+        if not is_rank_zero():
+            raise  # Lightning ends the other ranks; rank zero records the failure
         line = record_failure(run_dir, err)
         JOBS.append((run_dir, line))
         print(f"deepimg train: run {run_dir} failed: {line}", file=sys.stderr)
         return None
     JOBS.append((run_dir, None))
-    print_metrics(metrics, title=str(run_dir))
+    if is_rank_zero():
+        print_metrics(metrics, title=str(run_dir))
     return metrics.get(metrics["objective"])  # a validation metric: sweepers never see test
 
 
@@ -259,12 +263,14 @@ def sweep_variants(overrides: list[str]) -> list[list[str]]:
     return variants
 
 
-def run_hydra(task, argv: list[str], config_name: str, prog: str) -> None:
+def run_hydra(task, argv: list[str], config_name: str) -> None:
     import hydra
 
     from deepimg.config.compose import conf_dir
 
-    sys.argv = [prog, *argv]
+    # Hydra reads its overrides from sys.argv. argv[0] stays this program, because Lightning's
+    # DDP launcher starts the other ranks as `python argv[0] argv[1:] hydra.run.dir=...`.
+    sys.argv = [sys.argv[0], *argv]
     hydra.main(config_path=str(conf_dir()), config_name=config_name, version_base="1.3")(task)()
 
 
@@ -281,7 +287,7 @@ def train_command(args: list[str]) -> None:
                 if not HYDRA_ONLY.intersection(args):
                     args = prepare_train_args(args)
                 folder = swept_folder(args)
-                run_hydra(train_job, args, "train", "deepimg train")
+                run_hydra(train_job, args, "train")
     except RunInterrupted as stop:
         say_interrupted(stop, folder or stop.run_dir)
         sys.exit(stop.exit_code)
@@ -382,6 +388,12 @@ def report_command(args: list[str]) -> None:
     report(ns.dirs, metrics=metrics, out=ns.out)
 
 
+def is_ddp_rank() -> bool:
+    """Is this process a rank that Lightning's DDP launcher started (not the first one)?
+    It sets LOCAL_RANK for those, and passes the run's Hydra overrides without a command."""
+    return os.environ.get("LOCAL_RANK", "0") != "0"
+
+
 COMMANDS = {"train": train_command, "eval": eval_command, "report": report_command}
 
 
@@ -394,6 +406,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"deepimg {__version__}")
         return
     command = args[0]
+    if command not in COMMANDS and is_ddp_rank():
+        run_hydra(train_job, args, "train")  # another rank of a DDP run: see run_hydra
+        return
     if command not in COMMANDS:
         fail("", f"unknown command '{command}'; accepted: {', '.join(COMMANDS)}")
     try:

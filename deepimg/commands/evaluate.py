@@ -141,9 +141,11 @@ def evaluate(ckpt: Path, overrides: list[str], out_dir: Path | None = None) -> d
         if out_dir is None
         else writable_folder(out_dir, "hydra.run.dir")
     )
+    # One process, whatever the run trained on: a re-test is quick, and under DDP each test
+    # sample would be seen once per rank's shard (with repeats to even the shards).
     trainer = instantiate(
         cfg.trainer, default_root_dir=str(out_dir), logger=False, enable_checkpointing=False,
-        callbacks=[], _convert_="all",
+        callbacks=[], devices=1, strategy="auto", num_nodes=1, _convert_="all",
     )  # fmt: skip
     metrics = trainer.test(module, datamodule=datamodule, verbose=False)[0]
     OmegaConf.save(cfg, out_dir / "config.yaml")

@@ -15,6 +15,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.loggers import CSVLogger
+from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 from deepimg.analysis.physics_figures import save_physics_figures
 from deepimg.analysis.run_analysis import analyse_run, settings_from_config
@@ -38,10 +39,23 @@ def quiet_lightning() -> None:
                  "lightning_fabric.utilities.seed", "lightning.pytorch.utilities.rank_zero",
                  "pytorch_lightning.trainer.connectors.signal_connector"):  # fmt: skip
         logging.getLogger(name).setLevel(logging.WARNING)
-    for pattern in (".*does not have many workers.*", ".*LeafSpec.*", ".*litlogger.*",
-                    ".*number of training batches.*", ".*isinstance.*treespec.*",
-                    ".*Experiment logs directory.*", ".*Checkpoint directory .* exists.*"):  # fmt: skip
+    for pattern in (
+        ".*does not have many workers.*",
+        ".*LeafSpec.*",
+        ".*litlogger.*",
+        ".*number of training batches.*",
+        ".*isinstance.*treespec.*",
+        ".*Experiment logs directory.*",
+        ".*Checkpoint directory .* exists.*",
+        ".*sync_dist=True.*",
+    ):  # fmt: skip  (torchmetrics syncs its own values)
         warnings.filterwarnings("ignore", message=pattern)
+
+
+def is_rank_zero() -> bool:
+    """Is this the process that writes the run's files? Under DDP every rank trains and
+    tests, and only rank zero writes metrics, figures and pages (Lightning sets the rank)."""
+    return rank_zero_only.rank == 0
 
 
 def describe_data(datamodule: ImageDataModule, run_dir: Path) -> None:
@@ -131,10 +145,11 @@ def train(cfg: DictConfig, resume_from: Path | None = None) -> dict[str, Any]:
         return fit_and_test(cfg, run_dir, resume_from, progress)
     except RunInterrupted as stop:
         last = run_dir / "checkpoints" / "last.ckpt"
-        write_metrics(run_dir, {
-            "status": "interrupted", "signal": stop.name, "epochs": progress["epochs"],
-            "last_checkpoint": str(last.relative_to(run_dir)) if last.is_file() else None,
-        })  # fmt: skip
+        if is_rank_zero():
+            write_metrics(run_dir, {
+                "status": "interrupted", "signal": stop.name, "epochs": progress["epochs"],
+                "last_checkpoint": str(last.relative_to(run_dir)) if last.is_file() else None,
+            })  # fmt: skip
         stop.run_dir = run_dir
         raise
 
@@ -145,9 +160,10 @@ def fit_and_test(
     quiet_lightning()
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build_datamodule(cfg)
-    describe_data(datamodule, run_dir)
     module = build_module(cfg, datamodule)
-    warn_if_finer_than_source(module, datamodule)
+    if is_rank_zero():
+        describe_data(datamodule, run_dir)
+        warn_if_finer_than_source(module, datamodule)
     fit_standardization(module, datamodule)
     regularization = module.regularization
     task = module.task
@@ -168,7 +184,6 @@ def fit_and_test(
         module, datamodule=datamodule, ckpt_path=best, verbose=False, weights_only=True
     )[0]
 
-    save_physics_pictures(module, datamodule, run_dir)
     metrics = {
         **{k: v for k, v in fit_metrics.items() if not k.endswith("_step")},
         **test_metrics,
@@ -181,6 +196,9 @@ def fit_and_test(
     }
     if resume_from is not None:
         metrics["resumed_from_epoch"] = progress["resumed_from"]
+    if not is_rank_zero():  # the other ranks of a DDP run trained and tested; one writes
+        return metrics
+    save_physics_pictures(module, datamodule, run_dir)
     write_metrics(run_dir, metrics)  # before the figures: the run's page shows it
     settings, device = settings_from_config(cfg), trainer.strategy.root_device
     analyse_run(module, datamodule, run_dir, settings, run_dir / "metrics.csv", device)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -172,11 +173,24 @@ class ImageDataModule(pl.LightningDataModule):
 
     @abstractmethod
     def load(self) -> RawData:
-        """Read the source's images and labels (called once, lazily)."""
+        """Read the source's images and labels (called once, lazily); never downloads."""
+
+    def fetch(self) -> None:
+        """Make the source's files present, downloading them if need be; nothing for sources
+        that are on disk already."""
+
+    def prepare_data(self) -> None:
+        """Lightning calls this in one process per machine, so a download happens once."""
+        self.fetch()
 
     def setup(self, stage: str | None = None) -> None:
         if self.raw is not None:
             return
+        # deepimg reads the data before the Trainer exists (the network is sized from it), so
+        # the first process fetches here too; the other ranks of a DDP run, which it starts
+        # later, find the files in place.
+        if os.environ.get("LOCAL_RANK", "0") == "0":
+            self.prepare_data()
         self.raw = self.load()
         self._make_splits()
 

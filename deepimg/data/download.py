@@ -66,11 +66,13 @@ def resolve_files(
     root: str | None,
     system_dirs: Iterable[str],
     base_url: str,
+    fetch: bool = True,
 ) -> Path:
     """The folder holding all of ``files``.
 
     Tried in order: ``root`` when given (an error if it lacks the files, never a
-    silent fallback), each system folder, the download cache, then a download.
+    silent fallback), each system folder, the download cache, then a download (only when
+    ``fetch``: the other processes of a DDP run read what the first one fetched).
     """
     if root is not None:
         folder = Path(root).expanduser()
@@ -86,6 +88,8 @@ def resolve_files(
         if has_files(candidate, files):
             return candidate
     folder = cache_dir() / name
+    if not fetch:
+        raise UserError(f"the {name} files are not in {folder}, and only the first process fetches")
     for file, checksum in files.items():
         if not (folder / file).is_file():
             download(f"{base_url}/{file}", folder / file, checksum)

@@ -27,8 +27,13 @@ class IdxDataModule(ImageDataModule):
         super().__init__(**kwargs)
         self.root = root
 
+    def fetch(self) -> None:
+        resolve_files(self.name, self.files, self.root, self.system_dirs, self.url)
+
     def load(self) -> RawData:
-        folder = resolve_files(self.name, self.files, self.root, self.system_dirs, self.url)
+        folder = resolve_files(
+            self.name, self.files, self.root, self.system_dirs, self.url, fetch=False
+        )
         images = {
             s: read_idx(folder / f"{s}-images-idx3-ubyte.gz").unsqueeze(1)
             for s in ("train", "t10k")

@@ -32,8 +32,9 @@ def file_names(name: str, size: int) -> list[str]:
     return [f"{name}.npz", f"{name}_28.npz"] if size == 28 else [f"{name}_{size}.npz"]
 
 
-def find_npz(name: str, size: int, root: str | None) -> Path:
-    """``root`` when given (an error if the file is not there), else the cache, else a download."""
+def find_npz(name: str, size: int, root: str | None, fetch: bool = True) -> Path:
+    """``root`` when given (an error if the file is not there), else the cache, else a download
+    (only when ``fetch``: the other processes of a DDP run read what the first one fetched)."""
     names = file_names(name, size)
     folders = [Path(root).expanduser()] if root is not None else [cache_dir() / "medmnist"]
     for folder in folders:
@@ -42,6 +43,8 @@ def find_npz(name: str, size: int, root: str | None) -> Path:
                 return folder / file
     if root is not None:
         raise UserError(f"dataset.root '{root}' holds no {' or '.join(names)}")
+    if not fetch:
+        raise UserError(f"{names[0]} is not in {folders[0]}, and only the first process fetches")
     entry = INFO[name]["files"][str(size)]
     target = cache_dir() / "medmnist" / names[0]
     download(entry["url"], target, f"md5:{entry['md5']}")
@@ -67,8 +70,11 @@ class MedMNIST(ImageDataModule):
         super().__init__(**kwargs)
         self.name, self.size, self.root = name, size, root
 
+    def fetch(self) -> None:
+        find_npz(self.name, self.size, self.root)
+
     def load(self) -> RawData:
-        path = find_npz(self.name, self.size, self.root)
+        path = find_npz(self.name, self.size, self.root, fetch=False)
         try:
             with np.load(path) as npz:
                 arrays = {key: npz[key] for key in npz.files}

@@ -112,3 +112,50 @@ def test_download_is_checksum_verified_into_the_cache(
     with pytest.raises(UserError, match="checksum mismatch"):
         resolve_files("bad", {"a.gz": "md5:" + "0" * 32}, None, [], f"file://{server}")
     assert not list((tmp_path / "cache" / "bad").glob("*"))  # the bad download was discarded
+
+
+def test_only_the_first_process_downloads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under DDP the first process fetches (in prepare_data, or before the Trainer exists);
+    the other ranks, which Lightning starts with LOCAL_RANK >= 1, read what it fetched."""
+    import deepimg.data.download as download_module
+    from deepimg.data.download import file_digest
+    from deepimg.data.idx_dataset import IdxDataModule
+
+    server = tmp_path / "server"
+    server.mkdir()
+    rng = np.random.default_rng(0)
+    files = {}
+    for split, n in (("train", 60), ("t10k", 20)):
+        write_idx(
+            server / f"{split}-images-idx3-ubyte.gz",
+            rng.integers(0, 256, (n, 4, 4), dtype=np.uint8),
+        )
+        write_idx(server / f"{split}-labels-idx1-ubyte.gz", np.arange(n, dtype=np.uint8) % 2)
+    for path in server.iterdir():
+        files[path.name] = "sha256:" + file_digest(path, "sha256", decompress=True)
+
+    class Toy(IdxDataModule):
+        name, classes, url = "toy", ["even", "odd"], f"file://{server}"
+
+    Toy.files = files
+    fetched: list[str] = []
+    real = download_module.download
+    monkeypatch.setattr(
+        download_module, "download", lambda url, *a: (fetched.append(url), real(url, *a))
+    )
+    monkeypatch.setenv("DEEPIMG_DATA", str(tmp_path / "cache"))
+
+    monkeypatch.setenv("LOCAL_RANK", "1")  # a later rank, before anything was fetched
+    with pytest.raises(UserError, match="only the first process fetches"):
+        Toy(val_fraction=0.2).setup()
+    assert fetched == [] and not (tmp_path / "cache").exists()
+
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    first = Toy(val_fraction=0.2)
+    first.setup()
+    assert len(fetched) == 4
+    first.prepare_data()  # as Lightning calls it again in fit: found, not fetched
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    other = Toy(val_fraction=0.2)
+    other.setup()
+    assert len(fetched) == 4 and len(other.raw.train_labels) == 60

@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar
 from torch import nn
 
 from deepimg.config.constraints import Range
-from deepimg.models.cnn import ACTIVATIONS, Activation, Norm, norm_layer
+from deepimg.models.layers import ACTIVATIONS, Activation, Norm, conv_norm_act
 
 
 class DnCNN(nn.Module):
@@ -36,11 +36,7 @@ class DnCNN(nn.Module):
             ACTIVATIONS[activation](),
         ]
         for _ in range(depth - 2):
-            layers += [
-                nn.Conv2d(channels, channels, 3, padding=1, bias=norm == "none"),
-                norm_layer(norm, channels),
-                ACTIVATIONS[activation](),
-            ]
+            layers += conv_norm_act(channels, channels, 3, 1, 1, norm, activation)
         last = nn.Conv2d(channels, out_channels, 3, padding=1)
         nn.init.zeros_(last.weight)
         nn.init.zeros_(last.bias)

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from deepimg.config.constraints import Range
-from deepimg.models.cnn import ACTIVATIONS, Activation
+from deepimg.models.layers import ACTIVATIONS, Activation
 
 
 class LocallyConnected2d(nn.Module):

@@ -9,19 +9,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from deepimg.config.constraints import Range
-from deepimg.models.cnn import ACTIVATIONS, Activation, Norm, norm_layer
+from deepimg.models.layers import Activation, Norm, conv_norm_act
 
 
 def conv_block(c_in: int, c_out: int, norm: str, activation: str) -> nn.Sequential:
     """Two 3x3 convolutions, each followed by a normalisation and an activation."""
-    layers: list[nn.Module] = []
-    for c in (c_in, c_out):
-        layers += [
-            nn.Conv2d(c, c_out, 3, padding=1, bias=norm == "none"),
-            norm_layer(norm, c_out),
-            ACTIVATIONS[activation](),
-        ]
-    return nn.Sequential(*layers)
+    first = conv_norm_act(c_in, c_out, 3, 1, 1, norm, activation)
+    return nn.Sequential(*first, *conv_norm_act(c_out, c_out, 3, 1, 1, norm, activation))
 
 
 class UNet(nn.Module):

@@ -1,0 +1,39 @@
+"""A multilayer perceptron: every pixel is an input, nothing is shared across positions."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+import torch
+from torch import nn
+
+from deepimg.config.constraints import Range
+from deepimg.models.base import Network
+from deepimg.models.layers import ACTIVATIONS, Activation
+
+
+class MLP(Network):
+    """flatten -> (linear -> activation -> dropout) per entry of ``hidden`` -> linear logits."""
+
+    def __init__(
+        self,
+        in_shape: tuple[int, int, int],
+        num_classes: Annotated[int, Range(2)],
+        hidden: list[Annotated[int, Range(1)]] | None = None,
+        activation: Activation = "relu",
+        dropout: Annotated[float, Range(0, 1)] = 0.0,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        layers: list[nn.Module] = [nn.Flatten()]
+        width = math.prod(in_shape)
+        for size in [256, 128] if hidden is None else hidden:
+            layers += [nn.Linear(width, size), ACTIVATIONS[activation](), nn.Dropout(dropout)]
+            width = size
+        layers.append(nn.Linear(width, num_classes))
+        self.layers = nn.Sequential(*layers)
+        self.initialize()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)

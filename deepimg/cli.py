@@ -48,9 +48,18 @@ write metrics.json and config.yaml into a new run folder outputs/<date>/<time>/
 (or hydra.run.dir=DIR), with the figures of the `analysis` group (analysis=none|basic|full,
 as the run was trained unless overridden) and an index.html that shows them.
 
+An ensemble: ckpt=A.ckpt,B.ckpt,C.ckpt, or ckpt=SWEEP_DIR for the best checkpoint of each
+completed run of a sweep. The members (which must share the task, the dataset and the
+physical layer) and the ensemble, which averages their predicted probabilities, are tested
+on the same test split and printed side by side.
+
+tta=flip|flip_shift also scores the test averaged over moved copies of each scene (before
+the physical layer): test/acc_tta beside test/acc.
+
 examples:
   deepimg eval ckpt=outputs/2026-11-23/10-00-00/checkpoints/best.ckpt
   deepimg eval ckpt=outputs/multirun/2026-11-23/10-00-00/7/checkpoints/best.ckpt bits=2
+  deepimg eval ckpt=outputs/multirun/2026-11-23/10-00-00 tta=flip    # an ensemble, with TTA
 """
 
 HYDRA_ONLY = {
@@ -343,12 +352,12 @@ def eval_command(args: list[str]) -> None:
         return None if args else fail("eval", "missing ckpt=PATH; see deepimg eval --help")
     ckpts = [a.partition("=")[2] for a in args if a.startswith("ckpt=")]
     if len(ckpts) != 1:
-        fail("eval", "give exactly one ckpt=PATH (a run's checkpoints/best.ckpt)")
+        fail("eval", "give exactly one ckpt=PATH (a checkpoint, A,B,C, or a sweep folder)")
     from deepimg.commands.evaluate import evaluate
 
     out = [a.partition("=")[2] for a in args if a.startswith("hydra.run.dir=")]
     overrides = [a for a in args if not a.startswith(("ckpt=", "hydra.run.dir="))]
-    evaluate(Path(ckpts[0]), overrides, Path(out[-1]) if out else None)
+    evaluate(ckpts[0], overrides, Path(out[-1]) if out else None)
 
 
 def report_parser() -> argparse.ArgumentParser:

@@ -47,3 +47,18 @@ def print_class_balance(balance: pd.DataFrame, title: str) -> None:
     console = Console()
     console.print(f"[bold]{title}[/bold]")
     console.print(table)
+
+
+def print_side_by_side(columns: dict[str, dict[str, Any]], title: str) -> None:
+    """Test metrics of several models in columns (ensemble members, then the ensemble)."""
+    table = Table(header_style="bold")
+    table.add_column("metric")
+    for name in columns:
+        table.add_column(name, justify="right")
+    keys = sorted({k for values in columns.values() for k in values if k.startswith("test/")})
+    for key in keys:
+        cells = [columns[name].get(key) for name in columns]
+        table.add_row(key, *("" if v is None else f"{v:.4f}" for v in cells))
+    console = Console()
+    console.print(f"[bold]{title}[/bold]")
+    console.print(table)

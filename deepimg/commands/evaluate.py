@@ -14,11 +14,17 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from deepimg.analysis.run_analysis import analyse_run, settings_from_config
 from deepimg.analysis.tables import print_metrics
-from deepimg.commands.runs import new_run_dir, writable_folder, write_metrics
+from deepimg.commands.runs import (
+    find_runs,
+    new_run_dir,
+    read_metrics,
+    writable_folder,
+    write_metrics,
+)
 from deepimg.commands.train import quiet_lightning, save_physics_pictures, task_facts
 from deepimg.config import compose as config
 from deepimg.config.overrides import OVERRIDE, expand_short_keys
@@ -125,12 +131,69 @@ def load_weights(module: pl.LightningModule, state_dict: dict[str, torch.Tensor]
         log.warning("physical-layer parameters not used by the new layer: %s", ", ".join(skipped))
 
 
-def evaluate(ckpt: Path, overrides: list[str], out_dir: Path | None = None) -> dict[str, Any]:
-    """Test the checkpoint's model under ``overrides``; writes metrics.json into a new run dir."""
+def checkpoints(ckpt: str) -> list[Path]:
+    """What ``ckpt=`` names: a checkpoint, several (``a.ckpt,b.ckpt``), or a sweep folder,
+    which stands for the best checkpoint of each of its completed runs."""
+    if "," in ckpt:
+        return [Path(p) for p in ckpt.split(",") if p]
+    path = Path(ckpt)
+    if not path.is_dir():
+        return [path]
+    found = [
+        run / "checkpoints" / "best.ckpt"
+        for run in find_runs(path)
+        if (read_metrics(run) or {}).get("status") == "completed"
+        and (run / "checkpoints" / "best.ckpt").is_file()
+    ]
+    if not found:
+        raise UserError(
+            f"'{path}' is a folder without completed runs; give a checkpoint file such as "
+            f"{path}/checkpoints/best.ckpt, or a sweep folder"
+        )
+    return found
+
+
+def load_member(ckpt: Path, overrides: list[str]) -> tuple[DictConfig, dict[str, Any]]:
     checkpoint = load_checkpoint(ckpt)
-    cfg = apply_overrides(run_config(ckpt, checkpoint), overrides)
+    cfg = run_config(ckpt, checkpoint)
+    with open_dict(cfg):
+        cfg.tta = cfg.get("tta", "none")  # runs made before test-time augmentation
+    return apply_overrides(cfg, overrides), checkpoint
+
+
+SHARED = ("task", "dataset", "physical_layer")
+
+
+def check_shared(cfgs: list[DictConfig], ckpts: list[Path]) -> None:
+    """Ensemble members must answer the same question about the same data and sensor."""
+    for cfg, ckpt in zip(cfgs[1:], ckpts[1:], strict=True):
+        for key in SHARED:
+            if OmegaConf.to_yaml(cfg.get(key)) != OmegaConf.to_yaml(cfgs[0].get(key)):
+                raise UserError(
+                    f"ensemble members must share the task, the dataset and the physical "
+                    f"layer; '{ckpt}' has another {key} than '{ckpts[0]}'"
+                )
+
+
+def test_trainer(cfg: DictConfig, out_dir: Path) -> pl.Trainer:
+    # One process, whatever the run trained on: a re-test is quick, and under DDP each test
+    # sample would be seen once per rank's shard (with repeats to even the shards).
+    return instantiate(
+        cfg.trainer, default_root_dir=str(out_dir), logger=False, enable_checkpointing=False,
+        callbacks=[], devices=1, strategy="auto", num_nodes=1, _convert_="all",
+    )  # fmt: skip
+
+
+def evaluate(ckpt: str, overrides: list[str], out_dir: Path | None = None) -> dict[str, Any]:
+    """Test the checkpoint's model (or the ensemble of several) under ``overrides``; writes
+    metrics.json into a new run dir."""
+    ckpts = checkpoints(ckpt)
     if out_dir is not None and (out_dir / "metrics.json").exists():
         raise UserError(f"'{out_dir}' already holds a metrics.json; choose another hydra.run.dir")
+    if len(ckpts) > 1:
+        return evaluate_ensemble(ckpts, overrides, out_dir)
+    ckpt = ckpts[0]
+    cfg, checkpoint = load_member(ckpt, overrides)
     quiet_lightning()
     pl.seed_everything(cfg.seed, verbose=False)
     datamodule = build_datamodule(cfg)
@@ -141,18 +204,13 @@ def evaluate(ckpt: Path, overrides: list[str], out_dir: Path | None = None) -> d
         if out_dir is None
         else writable_folder(out_dir, "hydra.run.dir")
     )
-    # One process, whatever the run trained on: a re-test is quick, and under DDP each test
-    # sample would be seen once per rank's shard (with repeats to even the shards).
-    trainer = instantiate(
-        cfg.trainer, default_root_dir=str(out_dir), logger=False, enable_checkpointing=False,
-        callbacks=[], devices=1, strategy="auto", num_nodes=1, _convert_="all",
-    )  # fmt: skip
+    trainer = test_trainer(cfg, out_dir)
     metrics = trainer.test(module, datamodule=datamodule, verbose=False)[0]
     OmegaConf.save(cfg, out_dir / "config.yaml")
     metrics = {
         **metrics,
         "status": "completed",
-        **task_facts(module.task),
+        **task_facts(module.task, module.tta_metrics is not None),
         "ckpt": str(ckpt),
         "overrides": " ".join(overrides),
     }
@@ -165,3 +223,52 @@ def evaluate(ckpt: Path, overrides: list[str], out_dir: Path | None = None) -> d
     print_metrics(metrics, title=f"{ckpt} {' '.join(overrides)}".strip())
     print(f"metrics: {out_dir / 'metrics.json'}" + (f", figures: {page}" if page else ""))
     return metrics
+
+
+def evaluate_ensemble(
+    ckpts: list[Path], overrides: list[str], out_dir: Path | None
+) -> dict[str, Any]:
+    """Test each member and their ensemble on the same test split, with the same noise
+    draws (the generators are re-seeded before each test); print them side by side."""
+    from deepimg.analysis.tables import print_side_by_side
+    from deepimg.training.ensemble import Ensemble
+
+    loaded = [load_member(c, overrides) for c in ckpts]
+    cfgs = [cfg for cfg, _ in loaded]
+    check_shared(cfgs, ckpts)
+    quiet_lightning()
+    datamodule = build_datamodule(cfgs[0])
+    members = []
+    for cfg, checkpoint in loaded:
+        pl.seed_everything(cfg.seed, verbose=False)
+        members.append(build_module(cfg, datamodule))
+        load_weights(members[-1], checkpoint["state_dict"])
+    out_dir = new_run_dir(multirun=False) if out_dir is None else writable_folder(
+        out_dir, "hydra.run.dir"
+    )  # fmt: skip
+    names = [member_name(c) for c in ckpts]
+    columns: dict[str, dict[str, Any]] = {}
+    for name, module in [*zip(names, members, strict=True), ("ensemble", Ensemble(members))]:
+        pl.seed_everything(cfgs[0].seed, verbose=False)
+        trainer = test_trainer(cfgs[0], out_dir)
+        columns[name] = trainer.test(module, datamodule=datamodule, verbose=False)[0]
+    OmegaConf.save(cfgs[0], out_dir / "config.yaml")
+    metrics = {
+        **columns["ensemble"],
+        **{f"member{i}/{k}": v for i, name in enumerate(names) for k, v in columns[name].items()},
+        "status": "completed",
+        **task_facts(members[0].task, members[0].tta_metrics is not None),
+        "ckpt": ",".join(map(str, ckpts)),
+        "members": len(ckpts),
+        "overrides": " ".join(overrides),
+    }
+    write_metrics(out_dir, metrics)
+    print_side_by_side(columns, title=f"ensemble of {len(ckpts)} {' '.join(overrides)}".strip())
+    print(f"metrics: {out_dir / 'metrics.json'}")
+    return metrics
+
+
+def member_name(ckpt: Path) -> str:
+    """A member's column: its run folder's name (the sweep's job number)."""
+    run = ckpt.resolve().parent.parent
+    return run.name if ckpt.parent.name == "checkpoints" else ckpt.stem

@@ -88,14 +88,18 @@ def fit_standardization(module: ImagingModule, datamodule: ImageDataModule) -> N
         module.physics.train()
 
 
-def task_facts(task: Task) -> dict[str, str]:
+def task_facts(task: Task, tta: bool = False) -> dict[str, str]:
     """What metrics.json says of the task: its name, the value sweepers optimise, its test
-    metrics and which of them are better lower (for ``deepimg report``)."""
+    metrics (with their test-time-augmented twins when ``tta``) and which of them are better
+    lower (for ``deepimg report``)."""
+    names = [f"test/{m}" for m in task.directions]
+    names += [f"{n}_tta" for n in names] if tta else []
+    lower = [f"test/{m}" for m, d in task.directions.items() if d == "min"]
     return {
         "task": task.name,
         "objective": task.objective,
-        "task_metrics": ",".join(f"test/{m}" for m in task.directions),
-        "lower_is_better": ",".join(f"test/{m}" for m, d in task.directions.items() if d == "min"),
+        "task_metrics": ",".join(names),
+        "lower_is_better": ",".join(lower + ([f"{n}_tta" for n in lower] if tta else [])),
     }
 
 
@@ -188,7 +192,7 @@ def fit_and_test(
         **{k: v for k, v in fit_metrics.items() if not k.endswith("_step")},
         **test_metrics,
         "status": "completed",
-        **task_facts(task),
+        **task_facts(task, module.tta_metrics is not None),
         "epochs": trainer.current_epoch,
         "train_time_s": round(train_time, 2),
         "n_params": sum(p.numel() for p in module.parameters()),

@@ -83,6 +83,7 @@ def compose(overrides: Sequence[str] = (), config_name: str = "train") -> DictCo
 TOP_LEVEL: dict[str, Any] = {
     "seed": Annotated[int, Range(0, 2**32 - 1)],
     "physics_lr": Annotated[float, Range(low=1e-12)] | None,
+    "tta": Literal["none", "flip", "flip_shift"],
 }
 
 

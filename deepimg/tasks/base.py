@@ -102,6 +102,10 @@ class Task(ABC):
     def metrics(self) -> dict[str, Metric]:
         """Fresh torchmetrics metrics keyed by name (one set per stage)."""
 
+    def combine(self, predictions: list[torch.Tensor]) -> torch.Tensor:
+        """One prediction from several (test-time views, ensemble members): their mean."""
+        return torch.stack(predictions).mean(dim=0)
+
     def baseline_metrics(self) -> dict[str, Metric]:
         """Metrics of the classical answer without a network (``baseline``); none by default."""
         return {}

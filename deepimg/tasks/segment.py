@@ -79,6 +79,10 @@ class Segment(Task):
             "iou": MeanIoU(k, include_background=False, input_format="index"),
         }
 
+    def combine(self, predictions: list[torch.Tensor]) -> torch.Tensor:
+        """The mean of the per-pixel class probabilities, as logits (their log)."""
+        return torch.stack([p.softmax(dim=1) for p in predictions]).mean(dim=0).log()
+
     def baseline_metrics(self) -> dict[str, Metric]:
         if self.num_classes != 2:
             return {}

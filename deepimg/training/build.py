@@ -92,4 +92,15 @@ def build_module(cfg: DictConfig, datamodule: ImageDataModule) -> ImagingModule:
         scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,
         regularization=regularization,
         physics_lr=cfg.get("physics_lr"),
+        tta=check_tta(cfg.get("tta", "none"), task),
     )
+
+
+def check_tta(tta: str, task: Task) -> str:
+    """Test-time augmentation moves the scene, which only a class survives unchanged."""
+    if tta != "none" and task.name != "classify":
+        raise UserError(
+            f"tta={tta} applies to task=classify; under task={task.name} a moved scene has "
+            "a moved answer. Use tta=none"
+        )
+    return tta

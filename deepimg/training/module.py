@@ -15,6 +15,7 @@ from deepimg.models.standardize import Standardize
 from deepimg.physics.base import PhysicalLayer
 from deepimg.tasks.base import Task
 from deepimg.training.regularization import Regularization
+from deepimg.training.tta import TTA, views
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 SchedulerFactory = Callable[..., torch.optim.lr_scheduler.LRScheduler]
@@ -51,6 +52,7 @@ class ImagingModule(pl.LightningModule):
         scheduler: SchedulerFactory | None = None,
         regularization: Regularization | None = None,
         physics_lr: float | None = None,
+        tta: TTA = "none",
     ) -> None:
         super().__init__()
         self.physics = physics
@@ -70,6 +72,14 @@ class ImagingModule(pl.LightningModule):
             MetricCollection(baseline, prefix="test/", postfix="_baseline") if baseline else None
         )
         self.monitor_best = MaxMetric() if task.mode == "max" else MinMetric()
+        # With test-time augmentation the test is scored twice: test/acc as always (so runs
+        # compare), and test/acc_tta averaged over the views of each scene.
+        self.tta, self.views = tta, views(tta)
+        self.tta_metrics = (
+            MetricCollection(task.metrics(), prefix="test/", postfix="_tta")
+            if tta != "none"
+            else None
+        )
 
     def infer(self, scenes: torch.Tensor) -> Inference:
         """The prediction for a batch of scenes, with the measurement and what the network
@@ -91,17 +101,25 @@ class ImagingModule(pl.LightningModule):
         getattr(self, f"{stage}_metrics").update(self.task.score(prediction.detach()), target)
         if stage == "test" and self.baseline_metrics is not None:
             self.baseline_metrics.update(self.task.baseline(network_input.detach()), target)
+        if stage == "test" and self.tta_metrics is not None:
+            self.tta_metrics.update(self.task.score(self.augmented(scenes)), target)
         getattr(self, f"{stage}_loss").update(loss.detach(), weight=len(scenes))
         return loss
+
+    @torch.no_grad()
+    def augmented(self, scenes: torch.Tensor) -> torch.Tensor:
+        """The prediction combined over the test-time views of the scenes."""
+        return self.task.combine([self.infer(view(scenes)).prediction for view in self.views])
 
     def _log_epoch(self, stage: str, prog_bar: bool = False) -> dict[str, torch.Tensor]:
         metrics, loss = getattr(self, f"{stage}_metrics"), getattr(self, f"{stage}_loss")
         values = {**metrics.compute(), f"{stage}/loss": loss.compute()}
         metrics.reset()
         loss.reset()
-        if stage == "test" and self.baseline_metrics is not None:
-            values.update(self.baseline_metrics.compute())
-            self.baseline_metrics.reset()
+        for extra in (self.baseline_metrics, self.tta_metrics):
+            if stage == "test" and extra is not None:
+                values.update(extra.compute())
+                extra.reset()
         self.log_dict(values, prog_bar=prog_bar)
         return values
 

@@ -7,7 +7,6 @@ change what they name (``bits=2`` re-tests an 8-bit model on a 2-bit sensor).
 from __future__ import annotations
 
 import logging
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -31,34 +30,9 @@ from deepimg.config.overrides import OVERRIDE, expand_short_keys
 from deepimg.config.trust import load_untrusted
 from deepimg.errors import UserError
 from deepimg.training.build import build_datamodule, build_module
+from deepimg.training.checkpoint import load_checkpoint
 
 log = logging.getLogger(__name__)
-
-
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    """A deepimg checkpoint, loaded without executing pickled code (``weights_only=True``)."""
-    if path.is_dir():
-        raise UserError(
-            f"'{path}' is a folder; give a checkpoint file such as {path}/checkpoints/best.ckpt"
-        )
-    if not path.is_file():
-        raise UserError(f"checkpoint '{path}' does not exist; give a run's checkpoints/best.ckpt")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - the unpickler fails many ways on a foreign file
-        reason = textwrap.shorten(
-            str(err).splitlines()[0] if str(err) else type(err).__name__, 120, placeholder=" ..."
-        )
-        raise UserError(f"'{path}' is not a deepimg checkpoint ({reason})") from None
-    if (
-        not isinstance(checkpoint, dict)
-        or "deepimg" not in checkpoint
-        or "state_dict" not in checkpoint
-    ):
-        raise UserError(
-            f"'{path}' is not a deepimg checkpoint (it was not written by deepimg train)"
-        )
-    return checkpoint
 
 
 def run_config(path: Path, checkpoint: dict[str, Any]) -> DictConfig:

@@ -82,8 +82,8 @@ def plan(target: Path, overrides: list[str]) -> tuple[list[Job], int]:
 
 def started_job(run_dir: Path, max_epochs: int | None) -> Job:
     """A run that began: its saved config, and its ``last.ckpt`` if it got that far."""
-    from deepimg.commands.evaluate import load_checkpoint
     from deepimg.config.trust import load_untrusted
+    from deepimg.training.checkpoint import load_checkpoint
 
     saved = run_dir / ".hydra" / "config.yaml"
     if not saved.is_file():

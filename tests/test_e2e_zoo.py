@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import torch
 
 from tests.conftest import QUICK, run_cli
 from tests.test_cli_errors import assert_one_line_error
@@ -51,3 +52,19 @@ def test_an_ensemble_of_a_seed_sweep_with_tta(tmp_path: Path) -> None:
     assert_one_line_error(
         run_cli("eval", mixed, cwd=tmp_path), "must share the task, the dataset and the physical"
     )
+
+
+def test_transfer_learning_from_one_run_to_another(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    assert run_cli("train", *TINY, f"hydra.run.dir={source}", cwd=tmp_path).returncode == 0
+    result = run_cli(
+        "train", *TINY, f"init_from={source}/checkpoints/best.ckpt", "freeze=features",
+        "head_lr=0.01", "dataset.train_size=200", "hydra.run.dir=tuned", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "loaded 14 network tensors, skipped 2 (head.5.weight (the head is new)" in result.stdout
+    assert "freeze=features: 18912 parameters frozen" in result.stdout
+    tuned = torch.load(tmp_path / "tuned/checkpoints/best.ckpt", weights_only=True)["state_dict"]
+    first = torch.load(source / "checkpoints/best.ckpt", weights_only=True)["state_dict"]
+    assert torch.equal(tuned["network.features.0.weight"], first["network.features.0.weight"])
+    assert not torch.equal(tuned["network.head.2.weight"], first["network.head.2.weight"])

@@ -176,6 +176,10 @@ def fit_and_test(
         *regularization.callbacks(task.monitor, task.mode),
     ]  # fmt: skip
     trainer = build_trainer(cfg, run_dir, task, callbacks)
+    if module.transfer is not None and is_rank_zero():
+        log.info(module.transfer.summary())
+    if module.frozen and is_rank_zero():
+        log.info("freeze=%s: %d parameters frozen", cfg.freeze, module.frozen)
     if resume_from is not None:
         keep_logged_epochs(trainer, run_dir / "metrics.csv", resume_from)
 

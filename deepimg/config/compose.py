@@ -84,6 +84,9 @@ TOP_LEVEL: dict[str, Any] = {
     "seed": Annotated[int, Range(0, 2**32 - 1)],
     "physics_lr": Annotated[float, Range(low=1e-12)] | None,
     "tta": Literal["none", "flip", "flip_shift"],
+    "init_from": str | None,
+    "freeze": str | list[str] | None,
+    "head_lr": Annotated[float, Range(low=1e-12)] | None,
 }
 
 

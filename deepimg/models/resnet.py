@@ -8,6 +8,8 @@ wheels link CUDA libraries), and these blocks are a few lines.
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 from typing import Annotated, Literal
 
 import torch
@@ -16,6 +18,8 @@ from torch import nn
 from deepimg.config.constraints import Range
 from deepimg.models.base import Network
 from deepimg.models.layers import SqueezeExcitation
+
+log = logging.getLogger(__name__)
 
 BLOCKS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}
 SMALL_IMAGE = 64  # below this side, the small-image stem: ImageNet's would leave nothing
@@ -62,6 +66,7 @@ class ResNet(Network):
         width: Annotated[float, Range(0.0625, 4)] = 0.25,
         stem: Literal["auto", "small", "imagenet"] = "auto",
         se: bool = False,
+        weights: str | None = None,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -85,6 +90,35 @@ class ResNet(Network):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(c_in, num_classes)
         self.initialize()
+        if weights is not None:
+            self.load_pretrained(Path(weights))
+
+    def load_pretrained(self, path: Path) -> None:
+        """torchvision's ImageNet weights from a local file (``resnet18-f37072fd.pth``,
+        ``resnet34-b627a593.pth`` from download.pytorch.org/models/), by name where the shapes
+        match; ``fc`` stays new. A sensor with other than 3 channels gets the first conv's
+        RGB filters summed (1 channel) or averaged and repeated (others)."""
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # noqa: BLE001 - a missing or foreign file, one line
+            raise ValueError(f"model.weights={path} is not a readable state_dict ({err})") from None
+        own = self.state_dict()
+        conv1 = state.get("conv1.weight")
+        if conv1 is not None and conv1.shape[1] == 3 and own["conv1.weight"].shape[1] != 3:
+            c = own["conv1.weight"].shape[1]
+            state["conv1.weight"] = (
+                conv1.sum(1, keepdim=True)
+                if c == 1
+                else conv1.mean(1, keepdim=True).repeat(1, c, 1, 1) * 3 / c
+            )
+        usable = {k: v for k, v in state.items()
+                  if k in own and own[k].shape == v.shape and not k.startswith("fc.")}  # fmt: skip
+        if all(k.endswith("num_batches_tracked") for k in usable):  # counters fit anything
+            raise ValueError(f"model.weights={path}: no tensor fits this ResNet (width 1 needed)")
+        self.load_state_dict(usable, strict=False)
+        skipped = sorted(set(state) - set(usable))
+        log.info("model.weights=%s: loaded %d tensors, skipped %d (%s)", path, len(usable),
+                 len(skipped), ", ".join(skipped[:6]))  # fmt: skip
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))

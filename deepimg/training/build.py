@@ -14,6 +14,7 @@ from deepimg.tasks.base import Task
 from deepimg.tasks.classify import Classify
 from deepimg.training.module import ImagingModule
 from deepimg.training.regularization import Regularization
+from deepimg.training.transfer import freeze, init_from
 
 
 def build_datamodule(cfg: DictConfig) -> ImageDataModule:
@@ -82,9 +83,13 @@ def build_module(cfg: DictConfig, datamodule: ImageDataModule) -> ImagingModule:
     physics = build(cfg.physical_layer, in_shape=datamodule.in_shape)
     in_shape = task.network_input_shape(physics)
     network = build(cfg.model, in_shape=in_shape, **task.network_kwargs(in_shape, network_class))
+    transfer = init_from(network, cfg.init_from) if cfg.get("init_from") else None
+    frozen = freeze(network, as_list(cfg.freeze)) if cfg.get("freeze") else 0
+    if not any(p.requires_grad for p in [*network.parameters(), *physics.parameters()]):
+        raise UserError(f"freeze={cfg.freeze} leaves nothing to train; freeze fewer parts")
     regularization = instantiate(cfg.regularization, _convert_="all")
     check_monitor(task, regularization)
-    return ImagingModule(
+    module = ImagingModule(
         physics=physics,
         network=network,
         task=task,
@@ -93,7 +98,14 @@ def build_module(cfg: DictConfig, datamodule: ImageDataModule) -> ImagingModule:
         regularization=regularization,
         physics_lr=cfg.get("physics_lr"),
         tta=check_tta(cfg.get("tta", "none"), task),
+        head_lr=cfg.get("head_lr"),
     )
+    module.transfer, module.frozen = transfer, frozen
+    return module
+
+
+def as_list(value) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
 
 
 def check_tta(tta: str, task: Task) -> str:

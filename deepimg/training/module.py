@@ -53,6 +53,7 @@ class ImagingModule(pl.LightningModule):
         regularization: Regularization | None = None,
         physics_lr: float | None = None,
         tta: TTA = "none",
+        head_lr: float | None = None,
     ) -> None:
         super().__init__()
         self.physics = physics
@@ -61,7 +62,8 @@ class ImagingModule(pl.LightningModule):
         self.network = network
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.regularization = regularization or Regularization()
-        self.physics_lr = physics_lr
+        self.physics_lr, self.head_lr = physics_lr, head_lr
+        self.transfer, self.frozen = None, 0  # what init_from loaded; parameters frozen
         # Metrics and mean loss per stage, accumulated per batch and logged once per epoch:
         # Lightning's self.log costs milliseconds a call, too much to pay on every batch.
         for stage in STAGES:  # train_metrics, val_metrics, test_metrics; *_loss likewise
@@ -185,17 +187,29 @@ class ImagingModule(pl.LightningModule):
         configs[0].scheduler = scheduler
 
     def parameter_groups(self) -> list[dict]:
-        """The network's parameters, then the physical layer's in a group of their own."""
+        """The network's parameters (its head in a group of its own when ``head_lr`` is
+        set), then the physical layer's in a group of their own."""
         physics = [p for p in self.physics.parameters() if p.requires_grad]
         own = {id(p) for p in physics}
+        head = [p for p in self.head_parameters() if p.requires_grad]
+        own |= {id(p) for p in head}
         rest = [p for p in self.parameters() if p.requires_grad and id(p) not in own]
-        groups: list[dict] = [{"params": rest}]
+        groups: list[dict] = [{"params": rest}] if rest else []
+        if head:
+            groups.append({"params": head, "lr": self.head_lr})
         if physics:
             group: dict = {"params": physics, "weight_decay": 0.0}
             if self.physics_lr is not None:
                 group["lr"] = self.physics_lr
             groups.append(group)
         return groups
+
+    def head_parameters(self) -> list[nn.Parameter]:
+        """The last linear layer's parameters, when ``head_lr`` gives them their own rate."""
+        if self.head_lr is None:
+            return []
+        linears = [m for m in self.network.modules() if isinstance(m, nn.Linear)]
+        return list(linears[-1].parameters()) if linears else []
 
     def configure_optimizers(self):
         optimizer = self.optimizer_factory(params=self.parameter_groups())

@@ -58,3 +58,78 @@ class Augmentation:
     def __call__(self, image: np.ndarray) -> np.ndarray:
         out = self.transform(image=image)["image"]
         return out.reshape(image.shape)  # cv2 drops a single channel axis
+
+
+class Preset:
+    """An albumentations pipeline built for the image's size at its first call (crops need
+    it), then applied to one ``(H, W, C)`` uint8 scene at a time."""
+
+    def __init__(self) -> None:
+        self.transform: A.Compose | None = None
+
+    def build(self, height: int, width: int, channels: int) -> A.Compose:
+        raise NotImplementedError
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        if self.transform is None:
+            self.transform = self.build(*image.shape[:2], image.shape[2] if image.ndim == 3 else 1)
+        return self.transform(image=image)["image"].reshape(image.shape)
+
+
+class Strong(Preset):
+    """Random resized crops (keeping ``crop_scale`` or more of the area), rotations up to
+    ``rotate_deg``, an elastic warp and coarse dropout of a few boxes (filled with zeros)."""
+
+    def __init__(
+        self,
+        crop_scale: Annotated[float, Range(0.05, 1)] = 0.6,
+        rotate_deg: Annotated[float, Range(0, 180)] = 20.0,
+        elastic: Probability = 0.3,
+        dropout: Probability = 0.5,
+        dropout_holes: Annotated[int, Range(1)] = 2,
+        dropout_size: Annotated[float, Range(0.01, 1)] = 0.2,
+    ) -> None:
+        super().__init__()
+        self.crop_scale, self.rotate_deg, self.elastic = crop_scale, rotate_deg, elastic
+        self.dropout, self.holes, self.size = dropout, dropout_holes, dropout_size
+
+    def build(self, height: int, width: int, channels: int) -> A.Compose:
+        return A.Compose([
+            A.RandomResizedCrop(size=(height, width), scale=(self.crop_scale, 1.0)),
+            A.Rotate(limit=self.rotate_deg, p=0.5),
+            A.ElasticTransform(p=self.elastic),
+            A.CoarseDropout(num_holes_range=(1, self.holes), hole_height_range=(0.05, self.size),
+                            hole_width_range=(0.05, self.size), fill=0, p=self.dropout),
+        ])  # fmt: skip
+
+
+class Microscopy(Preset):
+    """For cells and tissue, which have no up or down: 90-degree rotations and flips, a small
+    blur, small brightness/contrast (and, in colour, hue and saturation) jitter."""
+
+    def __init__(
+        self,
+        blur: Probability = 0.2,
+        blur_sigma: Annotated[float, Range(0.1, 5)] = 1.0,
+        jitter: Probability = 0.5,
+        jitter_strength: Annotated[float, Range(0, 1)] = 0.1,
+    ) -> None:
+        super().__init__()
+        self.blur, self.sigma, self.jitter, self.strength = (
+            blur,
+            blur_sigma,
+            jitter,
+            jitter_strength,
+        )
+
+    def build(self, height: int, width: int, channels: int) -> A.Compose:
+        s = self.strength
+        jitter = (
+            A.ColorJitter(brightness=s, contrast=s, saturation=s, hue=s / 4, p=self.jitter)
+            if channels == 3
+            else A.RandomBrightnessContrast(brightness_limit=s, contrast_limit=s, p=self.jitter)
+        )
+        return A.Compose([
+            A.RandomRotate90(), A.HorizontalFlip(), A.VerticalFlip(),
+            A.GaussianBlur(sigma_limit=(0.1, self.sigma), p=self.blur), jitter,
+        ])  # fmt: skip

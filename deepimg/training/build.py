@@ -89,6 +89,11 @@ def build_module(cfg: DictConfig, datamodule: ImageDataModule) -> ImagingModule:
         raise UserError(f"freeze={cfg.freeze} leaves nothing to train; freeze fewer parts")
     regularization = instantiate(cfg.regularization, _convert_="all")
     check_monitor(task, regularization)
+    if regularization.mixes() and task.name != "classify":
+        raise UserError(
+            f"mixup and cutmix mix labels, which task={task.name} does not have; "
+            "use them with task=classify"
+        )
     module = ImagingModule(
         physics=physics,
         network=network,

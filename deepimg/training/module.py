@@ -108,6 +108,19 @@ class ImagingModule(pl.LightningModule):
         getattr(self, f"{stage}_loss").update(loss.detach(), weight=len(scenes))
         return loss
 
+    def _mixed_step(self, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """A training step on mixed scenes (mixup, cutmix); the metrics count each mixed
+        scene under its own label."""
+        target = self.task.target(batch)
+        scenes, partner, lam = self.regularization.mix(batch[0])
+        prediction = self.infer(scenes).prediction
+        loss = lam * self.task.loss(prediction, target) + (1 - lam) * self.task.loss(
+            prediction, target[partner]
+        )
+        self.train_metrics.update(self.task.score(prediction.detach()), target)
+        self.train_loss.update(loss.detach(), weight=len(scenes))
+        return loss
+
     @torch.no_grad()
     def augmented(self, scenes: torch.Tensor) -> torch.Tensor:
         """The prediction combined over the test-time views of the scenes."""
@@ -126,7 +139,10 @@ class ImagingModule(pl.LightningModule):
         return values
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        loss = self._step(batch, "train")
+        if self.regularization.mixes() and self.task.name == "classify":
+            loss = self._mixed_step(batch)
+        else:
+            loss = self._step(batch, "train")
         if batch_idx % self.trainer.log_every_n_steps == 0:  # a live loss for the progress bar
             self.log("train/loss_step", loss, prog_bar=True, on_step=True, on_epoch=False)
         return loss + self.regularization.penalty(self.network)

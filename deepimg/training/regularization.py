@@ -1,4 +1,5 @@
-"""Regularisation beyond the network's own dropout: weight penalties and early stopping."""
+"""Regularisation beyond the network's own dropout: weight penalties, mixing of scenes
+(mixup, cutmix) and early stopping."""
 
 from __future__ import annotations
 
@@ -31,6 +32,33 @@ class Regularization:
         "val/loss", "task", "val/acc", "val/f1", "val/auroc", "val/psnr", "val/ssim", "val/mse"
     ] = "val/loss"
     mode: Literal["min", "max"] = "min"
+    mixup: Annotated[float, Range(0)] = 0.0
+    cutmix: Annotated[float, Range(0)] = 0.0
+
+    def mixes(self) -> bool:
+        return bool(self.mixup or self.cutmix)
+
+    def mix(self, scenes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float]:
+        """Mixup (Zhang et al. 2018) or CutMix (Yun et al. 2019) of a batch of *scenes*,
+        before the physics: each scene is blended with (mixup), or has a box pasted from
+        (cutmix), another scene of the batch, with a share ``lam ~ Beta(alpha, alpha)`` of
+        its own. Returns the mixed scenes, the partner of each, and ``lam``; the loss is
+        ``lam * loss(own label) + (1 - lam) * loss(partner's label)``. With both set, each
+        batch is one or the other at random."""
+        use_cutmix = self.cutmix and (not self.mixup or bool(torch.rand(()) < 0.5))
+        alpha = self.cutmix if use_cutmix else self.mixup
+        lam = float(torch.distributions.Beta(alpha, alpha).sample())
+        partner = torch.randperm(len(scenes), device=scenes.device)
+        if not use_cutmix:
+            return lam * scenes + (1 - lam) * scenes[partner], partner, lam
+        h, w = scenes.shape[-2:]
+        bh, bw = round(h * (1 - lam) ** 0.5), round(w * (1 - lam) ** 0.5)
+        top, left = int(torch.randint(0, h - bh + 1, ())), int(torch.randint(0, w - bw + 1, ()))
+        mixed = scenes.clone()
+        mixed[..., top : top + bh, left : left + bw] = scenes[partner][
+            ..., top : top + bh, left : left + bw
+        ]
+        return mixed, partner, 1 - bh * bw / (h * w)  # the share actually kept
 
     def penalty(self, network: nn.Module) -> torch.Tensor | float:
         if not (self.l1 or self.l2):

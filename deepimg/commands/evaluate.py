@@ -220,7 +220,7 @@ def evaluate_ensemble(
     out_dir = new_run_dir(multirun=False) if out_dir is None else writable_folder(
         out_dir, "hydra.run.dir"
     )  # fmt: skip
-    names = [member_name(c) for c in ckpts]
+    names = member_names(ckpts)
     columns: dict[str, dict[str, Any]] = {}
     for name, module in [*zip(names, members, strict=True), ("ensemble", Ensemble(members))]:
         pl.seed_everything(cfgs[0].seed, verbose=False)
@@ -242,7 +242,12 @@ def evaluate_ensemble(
     return metrics
 
 
-def member_name(ckpt: Path) -> str:
-    """A member's column: its run folder's name (the sweep's job number)."""
-    run = ckpt.resolve().parent.parent
-    return run.name if ckpt.parent.name == "checkpoints" else ckpt.stem
+def member_names(ckpts: list[Path]) -> list[str]:
+    """Each member's column: its run folder (the sweep's job number), with as many parent
+    folders as it takes to tell the members apart."""
+    runs = [c.resolve().parent.parent if c.parent.name == "checkpoints" else c for c in ckpts]
+    for depth in range(1, 1 + max(len(r.parts) for r in runs)):
+        names = ["/".join(r.parts[-depth:]) for r in runs]
+        if len(set(names)) == len(names):
+            return names
+    return [f"{c} ({i})" for i, c in enumerate(ckpts)]  # the same checkpoint twice

@@ -66,3 +66,14 @@ def test_tta_is_refused_where_a_moved_scene_moves_the_answer() -> None:
     cfg = config.compose(["dataset=digits", "task=restore", "tta=flip"])
     with pytest.raises(UserError, match="tta=flip applies to task=classify"):
         build_module(cfg, build_datamodule(cfg))
+
+
+def test_members_get_names_that_tell_them_apart() -> None:
+    from pathlib import Path
+
+    from deepimg.commands.evaluate import member_names
+
+    sweeps = [Path(f"/o/{s}/{j}/checkpoints/best.ckpt") for s, j in (("a", 0), ("b", 0), ("b", 1))]
+    assert member_names(sweeps) == ["a/0", "b/0", "b/1"]
+    assert member_names(sweeps[1:]) == ["0", "1"]
+    assert len(set(member_names([Path("x.ckpt"), Path("x.ckpt")]))) == 2

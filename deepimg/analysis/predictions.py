@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from deepimg.models.layers import last_linear
+
 
 @dataclass
 class Predictions:
@@ -31,12 +33,6 @@ def device_of(module: nn.Module, default: torch.device | None = None) -> torch.d
     return first.device if first is not None else default or torch.device("cpu")
 
 
-def classifier_head(network: nn.Module) -> nn.Linear | None:
-    """The network's last linear layer: its input is the penultimate feature vector."""
-    linears = [m for m in network.modules() if isinstance(m, nn.Linear)]
-    return linears[-1] if linears else None
-
-
 @torch.no_grad()
 def predict(
     model: nn.Module,
@@ -53,7 +49,7 @@ def predict(
     model.eval()
     device = device_of(model)
     caught: list[torch.Tensor] = []
-    head = classifier_head(network) if features else None
+    head = last_linear(network) if features else None
     hook = (
         head.register_forward_hook(
             lambda _m, inputs, _out: caught.append(inputs[0].flatten(1).cpu())

@@ -75,3 +75,10 @@ def feature_size(layers: nn.Module, in_shape: tuple[int, int, int]) -> tuple[int
     if out.shape[-1] < 1 or out.shape[-2] < 1:
         raise ValueError(f"the network shrinks a {tuple(in_shape)} image to nothing")
     return tuple(out.shape[1:])
+
+
+def last_linear(network: nn.Module) -> nn.Linear | None:
+    """The network's last linear layer: a classifier's head, whose input is the penultimate
+    feature vector."""
+    linears = [m for m in network.modules() if isinstance(m, nn.Linear)]
+    return linears[-1] if linears else None

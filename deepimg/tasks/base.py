@@ -106,6 +106,12 @@ class Task(ABC):
         """One prediction from several (test-time views, ensemble members): their mean."""
         return torch.stack(predictions).mean(dim=0)
 
+    @staticmethod
+    def mean_probabilities(logits: list[torch.Tensor]) -> torch.Tensor:
+        """The mean of the class probabilities (softmax over dim 1), as logits (their log):
+        metrics then see those probabilities and the loss their cross-entropy."""
+        return torch.stack([p.softmax(dim=1) for p in logits]).mean(dim=0).log()
+
     def baseline_metrics(self) -> dict[str, Metric]:
         """Metrics of the classical answer without a network (``baseline``); none by default."""
         return {}

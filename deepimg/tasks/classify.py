@@ -104,7 +104,7 @@ class Classify(Task):
     def combine(self, predictions: list[torch.Tensor]) -> torch.Tensor:
         """The mean of the class probabilities, as logits (their log): the metrics see
         those probabilities and the loss their cross-entropy."""
-        return torch.stack([p.softmax(dim=1) for p in predictions]).mean(dim=0).log()
+        return self.mean_probabilities(predictions)
 
     def metrics(self) -> dict[str, Metric]:
         k = self.num_classes

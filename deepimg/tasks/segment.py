@@ -81,7 +81,7 @@ class Segment(Task):
 
     def combine(self, predictions: list[torch.Tensor]) -> torch.Tensor:
         """The mean of the per-pixel class probabilities, as logits (their log)."""
-        return torch.stack([p.softmax(dim=1) for p in predictions]).mean(dim=0).log()
+        return self.mean_probabilities(predictions)
 
     def baseline_metrics(self) -> dict[str, Metric]:
         if self.num_classes != 2:

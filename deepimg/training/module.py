@@ -11,6 +11,7 @@ import torch
 from torch import nn
 from torchmetrics import MaxMetric, MeanMetric, MetricCollection, MinMetric
 
+from deepimg.models.layers import last_linear
 from deepimg.models.standardize import Standardize
 from deepimg.physics.base import PhysicalLayer
 from deepimg.tasks.base import Task
@@ -222,10 +223,8 @@ class ImagingModule(pl.LightningModule):
 
     def head_parameters(self) -> list[nn.Parameter]:
         """The last linear layer's parameters, when ``head_lr`` gives them their own rate."""
-        if self.head_lr is None:
-            return []
-        linears = [m for m in self.network.modules() if isinstance(m, nn.Linear)]
-        return list(linears[-1].parameters()) if linears else []
+        head = last_linear(self.network) if self.head_lr is not None else None
+        return list(head.parameters()) if head is not None else []
 
     def configure_optimizers(self):
         optimizer = self.optimizer_factory(params=self.parameter_groups())

@@ -13,6 +13,7 @@ from pathlib import Path
 from torch import nn
 
 from deepimg.errors import UserError
+from deepimg.models.layers import last_linear
 from deepimg.training.checkpoint import load_checkpoint
 
 
@@ -32,14 +33,8 @@ class Transfer:
         )
 
 
-def head(network: nn.Module) -> nn.Linear | None:
-    """The network's last linear layer: the classifier head."""
-    linears = [m for m in network.modules() if isinstance(m, nn.Linear)]
-    return linears[-1] if linears else None
-
-
 def head_names(network: nn.Module) -> set[str]:
-    last = head(network)
+    last = last_linear(network)
     return {n for n, m in network.named_modules() if m is last and last is not None}
 
 

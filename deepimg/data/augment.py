@@ -94,12 +94,16 @@ class Strong(Preset):
         self.dropout, self.holes, self.size = dropout, dropout_holes, dropout_size
 
     def build(self, height: int, width: int, channels: int) -> A.Compose:
+        # Box sides in whole pixels, from half the largest to the largest, and at least one
+        # pixel: fractions of a small scene (8x8 digits) would round to empty boxes.
+        rows, cols = ((max(1, round(self.size * n / 2)), max(1, round(self.size * n)))
+                      for n in (height, width))  # fmt: skip
         return A.Compose([
             A.RandomResizedCrop(size=(height, width), scale=(self.crop_scale, 1.0)),
             A.Rotate(limit=self.rotate_deg, p=0.5),
             A.ElasticTransform(p=self.elastic),
-            A.CoarseDropout(num_holes_range=(1, self.holes), hole_height_range=(0.05, self.size),
-                            hole_width_range=(0.05, self.size), fill=0, p=self.dropout),
+            A.CoarseDropout(num_holes_range=(1, self.holes), hole_height_range=rows,
+                            hole_width_range=cols, fill=0, p=self.dropout),
         ])  # fmt: skip
 
 

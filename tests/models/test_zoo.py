@@ -95,7 +95,7 @@ def test_init_schemes_give_the_expected_weight_statistics(scheme, expected_std) 
     for layer, (fan_in, fan_out) in zip(net, [(400, 300), (16 * 25, 32 * 25)], strict=True):
         std = float(layer.weight.detach().std())
         assert std == pytest.approx(expected_std(fan_in, fan_out), rel=0.05)
-        assert float(layer.weight.mean()) == pytest.approx(0, abs=0.01)
+        assert float(layer.weight.detach().mean()) == pytest.approx(0, abs=0.01)
         assert torch.count_nonzero(layer.bias) == 0
 
 

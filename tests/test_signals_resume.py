@@ -133,3 +133,24 @@ def test_resume_of_a_folder_without_runs_is_one_line(tmp_path: Path) -> None:
     assert_one_line_error(run_cli("train", f"resume={tmp_path}", cwd=tmp_path), "holds no run")
     missing = tmp_path / "nowhere"
     assert_one_line_error(run_cli("train", f"resume={missing}", cwd=tmp_path), "no such folder")
+
+
+def test_a_sent_sweep_cannot_run_code_through_its_multirun_yaml(tmp_path: Path) -> None:
+    """The jobs a resume starts are composed from the sweep's multirun.yaml, a file someone
+    may have sent: a target that deepimg's configs never build is refused, nothing is run."""
+    sweep = tmp_path / "sent"
+    sweep.mkdir()
+    victim = tmp_path / "victim.txt"
+    overrides = [
+        "dataset=digits", "augmentation=basic", "augmentation._target_=builtins.open",
+        f"+augmentation.file={victim}", "+augmentation.mode=w",
+    ]  # fmt: skip
+    lines = "\n".join(f"    - {o}" for o in overrides)
+    (sweep / "multirun.yaml").write_text(
+        "hydra:\n  sweep:\n    dir: x\n    subdir: ${hydra.job.num}\n"
+        "  sweeper:\n    _target_: hydra._internal.core_plugins.basic_sweeper.BasicSweeper\n"
+        f"  overrides:\n    task:\n{lines}\n"
+    )
+    result = run_cli("train", f"resume={sweep}", cwd=tmp_path)
+    assert_one_line_error(result, "augmentation._target_='builtins.open'", "refusing")
+    assert not victim.exists() and not (sweep / "0").exists()

@@ -102,8 +102,13 @@ def new_job(run_dir: Path, overrides: list[str], max_epochs: int | None) -> Job:
     """A job of the sweep that never started: composed now, in the folder Hydra would use,
     with the ``.hydra/`` files that Hydra would have written for it."""
     from deepimg.config import compose as config
+    from deepimg.config.trust import check_targets
 
-    cfg = configure(config.compose(overrides), run_dir, max_epochs, 0)
+    # The overrides come from the sweep's multirun.yaml, a file someone may have sent:
+    # what they compose is checked as any config read from a file is.
+    composed = config.compose(overrides)
+    check_targets(composed, run_dir.parent / "multirun.yaml")
+    cfg = configure(composed, run_dir, max_epochs, 0)
     hydra_dir = run_dir / ".hydra"
     hydra_dir.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(cfg, hydra_dir / "config.yaml")
@@ -133,6 +138,9 @@ def unstarted_jobs(sweep: Path) -> list[tuple[Path, list[str]]]:
     where Hydra's basic sweeper ran it, in its job numbering."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    from deepimg.config.compose import one_line
 
     path = sweep / "multirun.yaml"
     if not path.is_file():
@@ -148,7 +156,10 @@ def unstarted_jobs(sweep: Path) -> list[tuple[Path, list[str]]]:
         return []
     if sweeper != BASIC_SWEEPER or subdir != "${hydra.job.num}":
         return []
-    parsed = OverridesParser.create().parse_overrides(task_overrides)
+    try:
+        parsed = OverridesParser.create().parse_overrides(task_overrides)
+    except HydraException as err:
+        raise UserError(f"{path} holds overrides Hydra cannot read: {one_line(err)}") from None
     batches = BasicSweeper.split_arguments(parsed, max_batch_size=None)
     jobs = [job for batch in batches for job in batch]
     return [(sweep / str(i), job) for i, job in enumerate(jobs) if not (sweep / str(i)).exists()]

@@ -313,12 +313,10 @@ def swept_folder(args: list[str]) -> Path | None:
 
 def say_interrupted(stop, folder: Path | None) -> None:
     """One line: which signal, where the run stopped, and the command that resumes it."""
-    from deepimg.commands.runs import read_metrics
-
     where = ""
     if stop.run_dir is not None:
-        epochs = (read_metrics(stop.run_dir) or {}).get("epochs", 0)
-        where = f" after {epochs} complete epoch{'s' if epochs != 1 else ''} of {stop.run_dir}"
+        n = stop.epochs
+        where = f" after {n} complete epoch{'s' if n != 1 else ''} of {stop.run_dir}"
     again = f"; resume with: deepimg train resume={folder}" if folder is not None else ""
     print(f"deepimg train: interrupted by {stop.name}{where}{again}", file=sys.stderr)
 

@@ -142,11 +142,18 @@ def check_shared(cfgs: list[DictConfig], ckpts: list[Path]) -> None:
     """Ensemble members must answer the same question about the same data and sensor."""
     for cfg, ckpt in zip(cfgs[1:], ckpts[1:], strict=True):
         for key in SHARED:
-            if OmegaConf.to_yaml(cfg.get(key)) != OmegaConf.to_yaml(cfgs[0].get(key)):
+            if str(cfg.get(key)) != str(cfgs[0].get(key)):  # None for runs before a group
                 raise UserError(
                     f"ensemble members must share the task, the dataset and the physical "
                     f"layer; '{ckpt}' has another {key} than '{ckpts[0]}'"
                 )
+
+
+def output_folder(out_dir: Path | None) -> Path:
+    """``hydra.run.dir`` when given (it must be writable), else a fresh outputs/<date>/<time>/."""
+    return new_run_dir(multirun=False) if out_dir is None else writable_folder(
+        out_dir, "hydra.run.dir"
+    )  # fmt: skip
 
 
 def test_trainer(cfg: DictConfig, out_dir: Path) -> pl.Trainer:
@@ -173,11 +180,7 @@ def evaluate(ckpt: str, overrides: list[str], out_dir: Path | None = None) -> di
     datamodule = build_datamodule(cfg)
     module = build_module(cfg, datamodule)
     load_weights(module, checkpoint["state_dict"])
-    out_dir = (
-        new_run_dir(multirun=False)
-        if out_dir is None
-        else writable_folder(out_dir, "hydra.run.dir")
-    )
+    out_dir = output_folder(out_dir)
     trainer = test_trainer(cfg, out_dir)
     metrics = trainer.test(module, datamodule=datamodule, verbose=False)[0]
     OmegaConf.save(cfg, out_dir / "config.yaml")
@@ -217,9 +220,7 @@ def evaluate_ensemble(
         pl.seed_everything(cfg.seed, verbose=False)
         members.append(build_module(cfg, datamodule))
         load_weights(members[-1], checkpoint["state_dict"])
-    out_dir = new_run_dir(multirun=False) if out_dir is None else writable_folder(
-        out_dir, "hydra.run.dir"
-    )  # fmt: skip
+    out_dir = output_folder(out_dir)
     names = member_names(ckpts)
     columns: dict[str, dict[str, Any]] = {}
     for name, module in [*zip(names, members, strict=True), ("ensemble", Ensemble(members))]:

@@ -20,12 +20,14 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class RunInterrupted(BaseException):  # noqa: N818 - it is an interruption, not an error
-    """A signal asked the run to stop; ``run_dir`` is the run it stopped, once known."""
+    """A signal asked the run to stop; ``run_dir`` is the run it stopped, once known, and
+    ``epochs`` how many epochs that run had completed."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signal.Signals(signum).name)
         self.signum = signum
         self.run_dir: Path | None = None
+        self.epochs = 0  # epochs the run completed before the signal
 
     @property
     def name(self) -> str:

@@ -154,7 +154,7 @@ def train(cfg: DictConfig, resume_from: Path | None = None) -> dict[str, Any]:
                 "status": "interrupted", "signal": stop.name, "epochs": progress["epochs"],
                 "last_checkpoint": str(last.relative_to(run_dir)) if last.is_file() else None,
             })  # fmt: skip
-        stop.run_dir = run_dir
+        stop.run_dir, stop.epochs = run_dir, progress["epochs"]
         raise
 
 
@@ -233,7 +233,7 @@ def keep_logged_epochs(trainer: pl.Trainer, csv_path: Path, checkpoint: Path) ->
     rows of the epochs its checkpoint holds, so its learning curves show the whole run."""
     if not csv_path.is_file():
         return
-    saved = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    saved = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)  # no copy
     last_epoch = int(saved.get("epoch", -1))
     rows = pd.read_csv(csv_path)
     if "epoch" in rows:

@@ -119,12 +119,8 @@ class Microscopy(Preset):
         jitter_strength: Annotated[float, Range(0, 1)] = 0.1,
     ) -> None:
         super().__init__()
-        self.blur, self.sigma, self.jitter, self.strength = (
-            blur,
-            blur_sigma,
-            jitter,
-            jitter_strength,
-        )
+        self.blur, self.sigma = blur, blur_sigma
+        self.jitter, self.strength = jitter, jitter_strength
 
     def build(self, height: int, width: int, channels: int) -> A.Compose:
         s = self.strength

@@ -10,12 +10,12 @@ from torch import nn
 from deepimg.config.constraints import Range
 from deepimg.models.base import Network
 from deepimg.models.layers import (
-    ACTIVATIONS,
     Activation,
     Norm,
     SqueezeExcitation,
     conv_norm_act,
     feature_size,
+    linear_stack,
 )
 
 Pooling = Literal["max", "avg", "none"]
@@ -60,13 +60,10 @@ class CNN(Network):
             c_in = c_out
             _, h, w = feature_size(nn.Sequential(*blocks), in_shape)
         self.features = nn.Sequential(*blocks)
-        head: list[nn.Module] = [nn.Flatten(), nn.Dropout(dropout)]
-        width = c_in * h * w
-        for hidden in fc or []:
-            head += [nn.Linear(width, hidden), ACTIVATIONS[activation](), nn.Dropout(dropout)]
-            width = hidden
-        head.append(nn.Linear(width, num_classes))
-        self.head = nn.Sequential(*head)
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Dropout(dropout),
+            *linear_stack(c_in * h * w, fc or [], num_classes, activation, dropout),
+        )  # fmt: skip
         self.initialize()
 
     def penultimate(self, x: torch.Tensor) -> torch.Tensor:

@@ -47,6 +47,17 @@ def conv_norm_act(
     ]
 
 
+def linear_stack(
+    width: int, hidden: list[int], num_classes: int, activation: str, dropout: float
+) -> list[nn.Module]:
+    """(linear -> activation -> dropout) per entry of ``hidden``, then the linear logits."""
+    layers: list[nn.Module] = []
+    for size in hidden:
+        layers += [nn.Linear(width, size), ACTIVATIONS[activation](), nn.Dropout(dropout)]
+        width = size
+    return [*layers, nn.Linear(width, num_classes)]
+
+
 class SqueezeExcitation(nn.Module):
     """Squeeze-and-excitation (Hu et al. 2018): each channel is rescaled by a gate in (0, 1)
     computed from all channels' means, ``x * sigmoid(W2 relu(W1 mean(x)))``."""

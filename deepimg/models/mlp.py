@@ -10,7 +10,7 @@ from torch import nn
 
 from deepimg.config.constraints import Range
 from deepimg.models.base import Network
-from deepimg.models.layers import ACTIVATIONS, Activation
+from deepimg.models.layers import Activation, linear_stack
 
 
 class MLP(Network):
@@ -26,13 +26,11 @@ class MLP(Network):
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
-        layers: list[nn.Module] = [nn.Flatten()]
-        width = math.prod(in_shape)
-        for size in [256, 128] if hidden is None else hidden:
-            layers += [nn.Linear(width, size), ACTIVATIONS[activation](), nn.Dropout(dropout)]
-            width = size
-        layers.append(nn.Linear(width, num_classes))
-        self.layers = nn.Sequential(*layers)
+        widths = [256, 128] if hidden is None else hidden
+        self.layers = nn.Sequential(
+            nn.Flatten(),
+            *linear_stack(math.prod(in_shape), widths, num_classes, activation, dropout),
+        )
         self.initialize()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -287,6 +287,8 @@ def train_command(args: list[str]) -> None:
     from deepimg.commands.signals import RunInterrupted, interruptible
 
     resume = [a.partition("=")[2] for a in args if a.startswith("resume=")]
+    if resume and not resume[-1]:
+        raise UserError("resume= needs a folder: a run's (outputs/<date>/<time>) or a sweep's")
     folder: Path | None = Path(resume[-1]) if resume else None
     try:
         with interruptible():

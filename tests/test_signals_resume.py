@@ -133,6 +133,8 @@ def test_resume_of_a_folder_without_runs_is_one_line(tmp_path: Path) -> None:
     assert_one_line_error(run_cli("train", f"resume={tmp_path}", cwd=tmp_path), "holds no run")
     missing = tmp_path / "nowhere"
     assert_one_line_error(run_cli("train", f"resume={missing}", cwd=tmp_path), "no such folder")
+    assert_one_line_error(run_cli("train", "resume=", cwd=tmp_path), "resume= needs a folder")
+    assert_one_line_error(run_cli("eval", "ckpt=,", cwd=tmp_path), "names no checkpoint")
 
 
 def test_a_sent_sweep_cannot_run_code_through_its_multirun_yaml(tmp_path: Path) -> None:

@@ -109,7 +109,10 @@ def checkpoints(ckpt: str) -> list[Path]:
     """What ``ckpt=`` names: a checkpoint, several (``a.ckpt,b.ckpt``), or a sweep folder,
     which stands for the best checkpoint of each of its completed runs."""
     if "," in ckpt:
-        return [Path(p) for p in ckpt.split(",") if p]
+        paths = [Path(p) for p in ckpt.split(",") if p]
+        if not paths:
+            raise UserError(f"ckpt='{ckpt}' names no checkpoint; give ckpt=A.ckpt,B.ckpt,...")
+        return paths
     path = Path(ckpt)
     if not path.is_dir():
         return [path]

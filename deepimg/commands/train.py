@@ -235,7 +235,11 @@ def keep_logged_epochs(trainer: pl.Trainer, csv_path: Path, checkpoint: Path) ->
         return
     saved = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)  # no copy
     last_epoch = int(saved.get("epoch", -1))
-    rows = pd.read_csv(csv_path)
+    try:
+        rows = pd.read_csv(csv_path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        log.warning("%s is unreadable (%s); the curves start at the resumed epoch", csv_path, err)
+        return
     if "epoch" in rows:
         rows = rows[rows["epoch"] <= last_epoch]
     writer = trainer.logger.experiment  # creating the writer deletes the old file

@@ -113,6 +113,33 @@ def from_logits(logits: torch.Tensor) -> torch.Tensor:
     return torch.softmax(logits.flatten(-2), dim=-1).view_as(logits)
 
 
+def extended_indices(n: int, before: int, after: int, pad_mode: PadMode) -> torch.Tensor:
+    """Indices into a length-``n`` axis that extend it by ``before`` and ``after`` samples:
+    mirrored without repeating the edge (``reflect``), periodic (``circular``) or the edge
+    repeated (``replicate``), however far beyond the axis they reach."""
+    i = torch.arange(-before, n + after)
+    if pad_mode == "circular":
+        return i % n
+    if pad_mode == "reflect" and n > 1:
+        i = i % (2 * n - 2)
+        return torch.where(i < n, i, 2 * n - 2 - i)
+    return i.clamp(0, n - 1)
+
+
+def extend(x: torch.Tensor, before: int, after: int, pad_mode: PadMode) -> torch.Tensor:
+    """``x`` ``(B, C, H, W)`` extended by ``before``/``after`` pixels on both axes. A PSF wider
+    than the image (a large blur on 8x8 digits) reaches beyond one reflection, which
+    ``F.pad`` refuses; the indices of ``extended_indices`` go on mirroring."""
+    if pad_mode == "zeros":
+        return F.pad(x, (before, after, before, after), mode="constant")
+    h, w = x.shape[-2:]
+    if max(before, after) < min(h, w):  # F.pad's own kernel suffices
+        return F.pad(x, (before, after, before, after), mode=pad_mode)
+    rows = extended_indices(h, before, after, pad_mode).to(x.device)
+    cols = extended_indices(w, before, after, pad_mode).to(x.device)
+    return x.index_select(-2, rows).index_select(-1, cols)
+
+
 def convolve(x: torch.Tensor, h: torch.Tensor, pad_mode: PadMode = "reflect") -> torch.Tensor:
     """Blur each channel of ``x`` ``(B, C, H, W)`` by a PSF, keeping the size ``(H, W)``:
 
@@ -128,7 +155,6 @@ def convolve(x: torch.Tensor, h: torch.Tensor, pad_mode: PadMode = "reflect") ->
     # (k - 1) // 2 before and k // 2 after: the output keeps the input's size for odd and
     # even kernels alike.
     before, after = (k - 1) // 2, k // 2
-    pad = (before, after, before, after)
-    x = F.pad(x, pad, mode="constant") if pad_mode == "zeros" else F.pad(x, pad, mode=pad_mode)
+    x = extend(x, before, after, pad_mode)
     # conv2d correlates; flipping h makes it the convolution of the forward model.
     return F.conv2d(x, h.flip(-1, -2).unsqueeze(1), groups=channels)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from deepimg.errors import UserError
 from deepimg.physics import psf as psfs
@@ -103,3 +104,22 @@ def test_any_kernel_size_keeps_the_image_size_and_the_light(size: int) -> None:
     y = Blur((1, 12, 12), sigma=1.0, psf_size=size, pad_mode="circular")(x)
     assert y.shape == x.shape
     assert torch.allclose(y.sum(dim=(2, 3)), x.sum(dim=(2, 3)), rtol=1e-5)
+
+
+@pytest.mark.parametrize("pad_mode", ["reflect", "circular", "replicate"])
+def test_a_psf_wider_than_the_image_extends_it_as_far_as_needed(pad_mode: str) -> None:
+    # On 8x8 digits a sigma-4 Gaussian spans 25 pixels: beyond one reflection of the image.
+    from deepimg.physics.psf import extend, extended_indices
+
+    x = torch.rand(2, 1, 8, 7)
+    near = F.pad(x, (3, 4, 3, 4), mode=pad_mode)  # where F.pad can, the indices agree with it
+    rows, cols = extended_indices(8, 3, 4, pad_mode), extended_indices(7, 3, 4, pad_mode)
+    assert torch.equal(x.index_select(-2, rows).index_select(-1, cols), near)
+    far = extend(x, 12, 12, pad_mode)
+    assert far.shape == (2, 1, 32, 31)
+    assert torch.equal(far[..., 12:20, 12:19], x)  # the image itself in the middle
+    blur = Blur((1, 8, 8), psf="gaussian", sigma=4.0, pad_mode=pad_mode)
+    flat = blur(torch.full((1, 1, 8, 8), 0.25))
+    assert torch.allclose(
+        flat, torch.full_like(flat, 0.25), atol=1e-6
+    )  # light neither lost nor made

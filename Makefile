@@ -14,14 +14,14 @@ APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) 2>/dev/
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-install: $(BIN)/deepimg data browser  ## create .venv with torch (CPU), deepimg and its dev tools, the data and Chromium
+install: $(BIN)/deepimg data browser  ## create .venv with torch (CPU), deepimg, its launchers, sweepers, trackers and dev tools, the data and Chromium
 
 $(BIN)/deepimg: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first and pinned: it lies on this machine's disk; an unpinned torch pulls a multi-GB CUDA build
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,sweep,track]'
 	@touch $@
 
 data:  ## install Debian's Fashion-MNIST package when apt is available and the data is absent

@@ -126,14 +126,29 @@ def run_job(cfg: DictConfig, resume_from: Path | None = None) -> float | None:
     return metrics.get(metrics["objective"])  # a validation metric: sweepers never see test
 
 
-def sum_up_jobs() -> None:
-    """One line and exit status 1 when any job failed."""
-    failed = [(run, line) for run, line in JOBS if line is not None]
+def jobs_in(folder: Path) -> list[tuple[Path, str | None]]:
+    """The jobs of a sweep that ran in other processes (joblib, submitit), read back from
+    their folders: (run folder, error line or None)."""
+    from deepimg.commands.runs import find_runs, read_metrics
+
+    jobs = []
+    for run in find_runs(folder.resolve()):
+        metrics = read_metrics(run) or {}
+        error = metrics.get("error") or "no metrics.json (see its log)"
+        jobs.append((run, None if metrics.get("status") == "completed" else str(error)))
+    return jobs
+
+
+def sum_up_jobs(folder: Path | None = None) -> None:
+    """One line and exit status 1 when any job failed. Jobs that a parallel launcher ran
+    elsewhere are read back from the sweep ``folder``."""
+    jobs = JOBS or (jobs_in(folder) if folder is not None and folder.is_dir() else [])
+    failed = [(run, line) for run, line in jobs if line is not None]
     if not failed:
         return
     logs = ", ".join(str(run / "error.log") for run, _ in failed)
     print(
-        f"deepimg train: {len(JOBS) - len(failed)} of {len(JOBS)} runs completed; "
+        f"deepimg train: {len(jobs) - len(failed)} of {len(jobs)} runs completed; "
         f"failed: {len(failed)} ({logs})",
         file=sys.stderr,
     )
@@ -179,6 +194,7 @@ def prepare_train_args(args: Sequence[str]) -> list[str]:
         )
     if ranged and not ns.multirun:
         flags.append("-m")
+    check_sweeper(overrides)
     variants = [config.compose(variant) for variant in sweep_variants(overrides)]
     for cfg in variants:
         config.check_config(cfg)
@@ -192,6 +208,19 @@ def prepare_train_args(args: Sequence[str]) -> list[str]:
     if not ns.cfg and not given:
         overrides.append(f"{key}={new_run_dir(multirun)}")
     return flags + overrides
+
+
+def check_sweeper(overrides: list[str]) -> None:
+    """Hydra's own ``hydra/sweeper=optuna`` minimizes unless told a direction: on accuracy
+    that search would hunt for the worst design. deepimg's preset knows the task's direction."""
+    if "hydra/sweeper=optuna" in overrides and not any(
+        o.startswith("hydra.sweeper.direction=") for o in overrides
+    ):
+        raise UserError(
+            "hydra/sweeper=optuna is the plugin's bare config, which minimizes; use "
+            "hydra/sweeper=search (deepimg's preset: the task's validation objective, in its "
+            "direction) or give hydra.sweeper.direction=maximize|minimize"
+        )
 
 
 def refuse_existing_runs(folder: Path) -> None:
@@ -216,10 +245,12 @@ def check_fit_to_data(variants: list[DictConfig]) -> None:
     filter on grayscale images); finding them here keeps a sweep from failing half-way.
     """
     from deepimg.training.build import build_datamodule, build_module
+    from deepimg.training.loggers import check_trackers
 
     datamodules = {}
     for cfg in variants:
         check_accelerator(cfg)
+        check_trackers(cfg)
         key = OmegaConf.to_yaml(cfg.dataset)  # augmentation never changes the shape
         if key not in datamodules:
             datamodules[key] = build_datamodule(cfg)
@@ -251,11 +282,10 @@ def sweep_variants(overrides: list[str]) -> list[list[str]]:
         raise UserError(one_line(err)) from None
 
     def values(o) -> list[str]:
-        return (
-            list(o.sweep_string_iterator())
-            if o.is_sweep_override() and not o.is_interval_sweep()
-            else []
-        )
+        if o.is_interval_sweep():  # a search's interval(a,b): both ends are checked
+            interval = o.value()
+            return [str(interval.start), str(interval.end)]
+        return list(o.sweep_string_iterator()) if o.is_sweep_override() else []
 
     def line(o, value: str | None = None) -> str:
         if value is None:
@@ -275,8 +305,9 @@ def sweep_variants(overrides: list[str]) -> list[list[str]]:
 def run_hydra(task, argv: list[str], config_name: str) -> None:
     import hydra
 
-    from deepimg.config.compose import conf_dir
+    from deepimg.config.compose import conf_dir, register_resolvers
 
+    register_resolvers()
     # Hydra reads its overrides from sys.argv. argv[0] stays this program, because Lightning's
     # DDP launcher starts the other ranks as `python argv[0] argv[1:] hydra.run.dir=...`.
     sys.argv = [sys.argv[0], *argv]
@@ -302,7 +333,7 @@ def train_command(args: list[str]) -> None:
     except RunInterrupted as stop:
         say_interrupted(stop, folder or stop.run_dir)
         sys.exit(stop.exit_code)
-    sum_up_jobs()
+    sum_up_jobs(None if resume else folder)
 
 
 def swept_folder(args: list[str]) -> Path | None:

@@ -15,12 +15,19 @@ from tests.test_cli_errors import assert_one_line_error
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_a_failing_job_is_recorded_and_the_sweep_goes_on(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    "launcher",
+    [[], ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]],
+    ids=["one-after-another", "joblib"],
+)
+def test_a_failing_job_is_recorded_and_the_sweep_goes_on(
+    tmp_path: Path, monkeypatch, launcher: list[str]
+) -> None:
     monkeypatch.setenv("PYTHONPATH", str(REPO))  # so the subprocess imports tests.faults
     result = run_cli(
         "train", "dataset=digits", "analysis=none", "physical_layer=none",
         "physical_layer._target_=tests.faults.Exploding", "+physical_layer.explode=false,true,false",
-        "-m", *QUICK, cwd=tmp_path,
+        "-m", *QUICK, *launcher, cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 1
     (sweep,) = (tmp_path / "outputs" / "multirun").glob("*/*")

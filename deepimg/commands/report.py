@@ -22,6 +22,7 @@ from rich.table import Table
 
 from deepimg.analysis.progress import run_steps
 from deepimg.analysis.provenance import git_commit, versions
+from deepimg.analysis.search_figures import TRIAL, search_jobs
 from deepimg.analysis.sweep_figures import heatmap_jobs, metric_plot_jobs
 from deepimg.analysis.sweep_page import SweepReport, write_sweep_page
 from deepimg.commands.runs import find_runs, read_metrics, writable_folder
@@ -173,7 +174,9 @@ def cell(row: pd.Series, column: str, metrics: list[str], best: dict | None = No
     a parameter as written."""
     value = row[column]
     if column not in metrics:
-        return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+        if isinstance(value, float):  # a searched value such as 2.4208472637456366
+            return str(int(value)) if value.is_integer() else f"{value:.4g}"
+        return str(value)
     if pd.isna(value):
         return ""
     std = row.get(f"{column}_std")
@@ -287,14 +290,47 @@ def run_names(runs: list[dict[str, Any]], dirs: list[Path]) -> list[str]:
 
 
 def make_figures(
-    done: pd.DataFrame, params: list[str], metrics: list[str], out: Path, lower: set[str]
+    done: pd.DataFrame,
+    params: list[str],
+    metrics: list[str],
+    out: Path,
+    lower: set[str],
+    objective: str | None = None,
 ) -> list[Path]:
     """Metric-vs-parameter plots and heatmaps, under a progress bar; ``lower`` names the
-    metrics where lower is better."""
+    metrics where lower is better. For a search (``objective`` given), its trial plots."""
+    if objective:
+        jobs = search_jobs(done, params, objective, out, is_lower_better(objective, lower))
+        return run_steps("report", jobs)
     lower_better = {m for m in metrics if is_lower_better(m, lower)}
     jobs = metric_plot_jobs(done, params, metrics, out, lower_better)
     jobs += heatmap_jobs(done, params, metrics, out, lower_better)
     return run_steps("report", jobs)
+
+
+def search_objective(dirs: list[Path], runs: list[dict[str, Any]]) -> str | None:
+    """For a search (a sweep by Hydra's Optuna sweeper, as ``hydra/sweeper=search``), the
+    validation metric it optimised (``val/acc_best``); None for a grid of runs."""
+    if len(dirs) != 1 or not any("optuna" in sweeper_of(run["path"]).lower() for run in runs):
+        return None
+    done = [run["metrics"] for run in runs if (run["metrics"] or {}).get("status") == "completed"]
+    objectives = {str(m["objective"]) for m in done if m.get("objective")}
+    return objectives.pop() if len(objectives) == 1 else None
+
+
+def sweeper_of(run: Path) -> str:
+    """The ``_target_`` of the Hydra sweeper that made a run (its ``.hydra/hydra.yaml``), or
+    "" where unreadable. The file may come from someone else: it is read, never built."""
+    try:
+        saved = yaml.safe_load((run / ".hydra" / "hydra.yaml").read_text()) or {}
+        return str(saved["hydra"]["sweeper"]["_target_"])
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return ""
+
+
+def trial_number(run: Path, index: int) -> int:
+    """A search's trial is its job number: the run folder's name under Hydra's default subdir."""
+    return int(run.name) if run.name.isdigit() else index
 
 
 def write_page(
@@ -385,6 +421,10 @@ def lower_is_better(runs: list[dict[str, Any]]) -> set[str]:
 
 
 def is_lower_better(metric: str, lower: set[str]) -> bool:
+    """``lower`` names test metrics; a validation objective (``val/error_px_best``) follows
+    its test metric."""
+    if metric.startswith("val/") and metric.endswith("_best"):
+        metric = "test/" + metric.removeprefix("val/").removesuffix("_best")
     return metric.removesuffix("_baseline") in lower or metric.endswith("/loss")
 
 
@@ -408,10 +448,16 @@ def report(
     if metrics:
         check_metrics(metrics, runs)  # asked for by name: it must exist somewhere
     metrics = metrics or task_metrics(runs) or CLASSIFY_METRICS
+    objective = search_objective(dirs, runs)
+    if objective and objective not in metrics:
+        metrics = [*metrics, objective]  # a search: its trials are judged by the objective
     keys = swept_keys(runs)
     by_sweep = len({run["sweep"] for run in runs}) > 1
     params = [SWEEP] * by_sweep + [column_names(keys)[k] for k in keys]
     table = runs_table(runs, keys, metrics, by_sweep)
+    if objective:  # one row per trial, however close two trials' values
+        table.insert(0, TRIAL, [trial_number(run["path"], i) for i, run in enumerate(runs)])
+        params = [TRIAL, *params]
     failed = table[table["status"] != "completed"]
     if len(failed) == len(table):
         raise UserError(
@@ -424,13 +470,14 @@ def report(
     lower = lower_is_better(runs)
     best = best_rows(summary, metrics, lower)
     (out / "summary.md").write_text(to_markdown(summary, failed, metrics, best))
-    figures = make_figures(finished_runs(table, metrics), params, metrics, out, lower)
+    figures = make_figures(finished_runs(table, metrics), params, metrics, out, lower, objective)
     page = write_page(runs, dirs, table, summary, params, metrics, figures, out, best)
+    what = f"searched for the best {objective}" if objective else "swept"
     print_table(
         summary,
         failed,
         metrics,
-        title=f"{len(table)} runs, swept: {', '.join(params) or 'nothing'}",
+        title=f"{len(table)} runs, {what}: {', '.join(params) or 'nothing'}",
         best=best,
     )
     print(f"report: {page} (and summary.csv, summary.md, {len(figures)} plots in {out})")

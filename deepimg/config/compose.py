@@ -33,13 +33,34 @@ def conf_dir() -> Path:
 
 
 def groups() -> dict[str, list[str]]:
-    """Config groups and their options, as `deepimg train --help` lists them."""
+    """Config groups and their options, as `deepimg train --help` lists them (``conf/hydra/``
+    holds presets of Hydra's own groups: ``hydra/launcher=slurm``, ``hydra/sweeper=optuna``)."""
     root = conf_dir()
     return {
         d.name: sorted(f.stem for f in d.glob("*.yaml"))
         for d in sorted(root.iterdir())
-        if d.is_dir() and not d.name.startswith(("_", "."))
+        if d.is_dir() and not d.name.startswith(("_", ".")) and d.name != "hydra"
     }
+
+
+def objective_direction(task_target: str) -> str:
+    """``maximize`` or ``minimize``: the direction of the objective of the task class that
+    ``task_target`` names (a deepimg task), as Optuna's sweeper wants it."""
+    from deepimg.tasks.base import Task
+
+    module_name, _, name = str(task_target).rpartition(".")
+    if not module_name.startswith("deepimg.tasks"):
+        raise ValueError(f"{task_target!r} is not a deepimg task")
+    task = getattr(importlib.import_module(module_name), name, None)
+    if not (inspect.isclass(task) and issubclass(task, Task)):
+        raise ValueError(f"{task_target!r} is not a deepimg task")
+    return "maximize" if task.directions[task.monitor_metric] == "max" else "minimize"
+
+
+def register_resolvers() -> None:
+    """``${deepimg_direction:${task._target_}}``, used by ``conf/hydra/sweeper/optuna.yaml``."""
+    if not OmegaConf.has_resolver("deepimg_direction"):
+        OmegaConf.register_new_resolver("deepimg_direction", objective_direction)
 
 
 def one_line(err: BaseException) -> str:
@@ -59,6 +80,7 @@ def hydra_context() -> Iterator[None]:
     from hydra.core.global_hydra import GlobalHydra
 
     GlobalHydra.instance().clear()
+    register_resolvers()
     with initialize_config_dir(str(conf_dir()), version_base="1.3"):
         yield
 
@@ -87,6 +109,7 @@ TOP_LEVEL: dict[str, Any] = {
     "init_from": str | None,
     "freeze": str | list[str] | None,
     "head_lr": Annotated[float, Range(low=1e-12)] | None,
+    "threads": Annotated[int, Range(1, 1024)] | None,
 }
 
 
@@ -107,6 +130,12 @@ THIRD_PARTY: dict[str, dict[str, Any]] = {
         "limit_val_batches": BATCHES,
         "limit_test_batches": BATCHES,
         "log_every_n_steps": Annotated[int, Range(1)],
+    },
+    # null: named after the run and its sweep (deepimg.training.loggers fills them in)
+    "pytorch_lightning.loggers.MLFlowLogger": {
+        "experiment_name": str | None,
+        "run_name": str | None,
+        "tracking_uri": str | None,
     },
 }
 
@@ -133,6 +162,8 @@ def check_config(cfg: DictConfig) -> None:
             full = f"{path}.{key}" if path else str(key)
             if OmegaConf.is_missing(node, key):
                 raise UserError(f"{full} is required: add {full}=... to the command line")
+            if OmegaConf.is_interpolation(node, key):  # resolved in the run (${paths.output_dir})
+                continue
             value = node[key]
             if key not in hints and not open_kwargs:
                 accepted = ", ".join(k for k in hints if k not in ("self", "in_shape"))

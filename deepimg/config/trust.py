@@ -39,11 +39,14 @@ MOVED = {
 
 @cache
 def conf_targets() -> frozenset[str]:
-    """Every ``_target_`` written in deepimg's own ``conf/`` YAML files."""
+    """Every ``_target_`` written in deepimg's own ``conf/`` YAML files, except its presets
+    of Hydra's launchers and sweepers (``conf/hydra/``): Hydra builds those, deepimg never does."""
     from deepimg.config.compose import conf_dir
 
     found: set[str] = set()
     for path in conf_dir().rglob("*.yaml"):
+        if path.relative_to(conf_dir()).parts[0] == "hydra":
+            continue
         found.update(_targets_in(yaml.safe_load(path.read_text())))
     return frozenset(found)
 

@@ -14,18 +14,19 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from pytorch_lightning.callbacks import Callback, ModelCheckpoint
-from pytorch_lightning.loggers import CSVLogger
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 from deepimg.analysis.physics_figures import save_physics_figures
 from deepimg.analysis.run_analysis import analyse_run, settings_from_config
 from deepimg.analysis.tables import print_class_balance
+from deepimg.commands.launchers import limit_threads
 from deepimg.commands.runs import write_metrics
 from deepimg.commands.signals import RunInterrupted
 from deepimg.data.datamodule import ImageDataModule
 from deepimg.tasks.base import Task
 from deepimg.training.build import build_datamodule, build_module
-from deepimg.training.callbacks import RandomState, SaveRunConfig
+from deepimg.training.callbacks import PhysicsMaps, RandomState, SaveRunConfig
+from deepimg.training.loggers import build_loggers, close_trackers, log_final
 from deepimg.training.module import ImagingModule
 
 log = logging.getLogger(__name__)
@@ -106,17 +107,18 @@ def task_facts(task: Task, tta: bool = False) -> dict[str, str]:
 def build_trainer(
     cfg: DictConfig, run_dir: Path, task: Task, extra_callbacks: list[Callback]
 ) -> pl.Trainer:
-    """Lightning's Trainer from the ``trainer`` group. ``best.ckpt`` follows the task's
-    monitored validation metric; ``last.ckpt``, written after every epoch, is where a run
-    that was interrupted or killed resumes."""
+    """Lightning's Trainer from the ``trainer`` group, logging to the ``logger`` group's
+    trackers. ``best.ckpt`` follows the task's monitored validation metric; ``last.ckpt``,
+    written after every epoch, is where a run that was interrupted or killed resumes."""
     checkpoint = ModelCheckpoint(
         dirpath=run_dir / "checkpoints", filename="best", monitor=task.monitor, mode=task.mode,
         save_top_k=1, save_last=True, auto_insert_metric_name=False,
     )  # fmt: skip
-    logger = CSVLogger(save_dir=run_dir, name="", version="")
+    loggers = build_loggers(cfg, run_dir)
+    maps = [PhysicsMaps()] if len(loggers) > 1 else []  # pictures for the trackers that show them
     return instantiate(
-        cfg.trainer, default_root_dir=str(run_dir), logger=logger,
-        callbacks=[checkpoint, *extra_callbacks], _convert_="all",
+        cfg.trainer, default_root_dir=str(run_dir), logger=loggers,
+        callbacks=[checkpoint, *extra_callbacks, *maps], _convert_="all",
     )  # fmt: skip
 
 
@@ -156,12 +158,15 @@ def train(cfg: DictConfig, resume_from: Path | None = None) -> dict[str, Any]:
             })  # fmt: skip
         stop.run_dir, stop.epochs = run_dir, progress["epochs"]
         raise
+    finally:
+        close_trackers()  # the next run of a sweep in this process starts its own W&B run
 
 
 def fit_and_test(
     cfg: DictConfig, run_dir: Path, resume_from: Path | None, progress: dict[str, Any]
 ) -> dict[str, Any]:
     quiet_lightning()
+    threads = limit_threads(cfg)  # this job's share of the cores, under a parallel launcher
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build_datamodule(cfg)
     module = build_module(cfg, datamodule)
@@ -200,6 +205,7 @@ def fit_and_test(
         "epochs": trainer.current_epoch,
         "train_time_s": round(train_time, 2),
         "n_params": sum(p.numel() for p in module.parameters()),
+        "threads": threads,
         "best_checkpoint": str(Path(best).relative_to(run_dir)) if best else None,
     }
     if resume_from is not None:
@@ -208,6 +214,7 @@ def fit_and_test(
         return metrics
     save_physics_pictures(module, datamodule, run_dir)
     write_metrics(run_dir, metrics)  # before the figures: the run's page shows it
+    log_final(trainer.loggers, metrics, run_dir)
     settings, device = settings_from_config(cfg), trainer.strategy.root_device
     analyse_run(module, datamodule, run_dir, settings, run_dir / "metrics.csv", device)
     headline = task.headline[0]

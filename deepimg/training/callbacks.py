@@ -1,5 +1,6 @@
-"""What a checkpoint holds besides Lightning's own state: the run's config, and the random
-number generators, so that a run resumed from an epoch boundary continues exactly."""
+"""Callbacks of every run. What a checkpoint holds besides Lightning's own state: the run's
+config, and the random number generators, so that a run resumed from an epoch boundary
+continues exactly. And the physical layer's maps, pictured for the trackers each epoch."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import Callback
 
 from deepimg import __version__
+from deepimg.training.loggers import log_physics_maps
 
 
 class SaveRunConfig(Callback):
@@ -65,3 +67,16 @@ class RandomState(Callback):
     def on_load_checkpoint(self, trainer, pl_module, checkpoint: dict[str, Any]) -> None:
         if "random_state" in checkpoint:
             set_random_state(checkpoint["random_state"])
+
+
+class PhysicsMaps(Callback):
+    """After each validation epoch, the physical layer's maps (a learned PSF, a mask, the
+    gains) as pictures in the trackers that show pictures, so TensorBoard shows the design
+    as it is learned."""
+
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        if trainer.sanity_checking or not trainer.is_global_zero:
+            return
+        maps = pl_module.physics.maps()
+        if maps:
+            log_physics_maps(trainer.loggers[1:], maps, trainer.current_epoch)

@@ -1,0 +1,147 @@
+"""Many runs: sweeps run side by side (joblib) or as submitit jobs, a search with Optuna,
+and the experiment trackers, all read back with the trackers' own readers. Tiny on purpose:
+8x8 digits, one or two epochs."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.conftest import QUICK, run_cli
+
+TINY = ["dataset=digits", "analysis=none", *QUICK]
+TIMING = {"train_time_s"}  # the one value of metrics.json that may differ between two runs
+
+
+def metrics_of(sweep: Path) -> dict[str, dict]:
+    return {
+        run.name: json.loads((run / "metrics.json").read_text())
+        for run in sorted(sweep.iterdir())
+        if (run / "metrics.json").is_file()
+    }
+
+
+def test_two_joblib_workers_give_exactly_the_sequential_metrics(tmp_path: Path) -> None:
+    sweep = ["physical_layer=quantize", "bits=1,2,3,4", "-m"]
+    parallel = run_cli(
+        "train", *TINY, *sweep, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+        "hydra.sweep.dir=parallel", cwd=tmp_path,
+    )  # fmt: skip
+    assert parallel.returncode == 0, parallel.stderr[-3000:]
+    # One job at a time with one thread, as each of two workers on two cores gets.
+    cores = len(os.sched_getaffinity(0))
+    threads = max(1, cores // 2)
+    sequential = run_cli(
+        "train", *TINY, *sweep, f"threads={threads}", "hydra.sweep.dir=sequential", cwd=tmp_path
+    )
+    assert sequential.returncode == 0, sequential.stderr[-3000:]
+    runs, again = metrics_of(tmp_path / "parallel"), metrics_of(tmp_path / "sequential")
+    assert sorted(runs) == sorted(again) == ["0", "1", "2", "3"]
+    for name, metrics in runs.items():
+        assert metrics["status"] == "completed" and metrics["threads"] == threads
+        for key, value in metrics.items():
+            if key not in TIMING:
+                assert again[name][key] == value, (name, key)
+
+
+def test_a_submitit_sweep_completes_and_reports(tmp_path: Path) -> None:
+    result = run_cli(
+        "train", *TINY, "seed=3", "physical_layer=quantize", "bits=1,2", "-m",
+        "hydra/launcher=submitit_local", "hydra.sweep.dir=sweep", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep = tmp_path / "sweep"
+    assert list((sweep / ".submitit").iterdir())  # the jobs ran through submitit
+    for run in ("0", "1"):
+        assert json.loads((sweep / run / "metrics.json").read_text())["status"] == "completed"
+        saved = yaml.safe_load((sweep / run / ".hydra" / "config.yaml").read_text())
+        assert saved["seed"] == 3 and saved["dataset"]["_target_"].endswith("Digits")
+    report = run_cli("report", str(sweep), cwd=tmp_path)
+    assert report.returncode == 0, report.stderr[-3000:]
+    assert pd.read_csv(sweep / "report" / "summary.csv")["bits"].tolist() == [1, 2]
+
+
+def test_a_search_optimises_the_validation_metric_and_reports_its_trials(tmp_path: Path) -> None:
+    result = run_cli(
+        "train", *TINY, "-m", "hydra/sweeper=search", "hydra.sweeper.n_trials=3",
+        "physical_layer=blur", "sigma=interval(0.5,3)", "optimizer.lr=choice(0.002,0.01)",
+        "hydra.sweep.dir=search", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    search = tmp_path / "search"
+    trials = metrics_of(search)
+    assert sorted(trials) == ["0", "1", "2"]
+    best = yaml.safe_load((search / "optimization_results.yaml").read_text())
+    validation = [m["val/acc_best"] for m in trials.values()]
+    # What Optuna saw is the best validation accuracy, never a test accuracy.
+    assert best["best_value"] == max(validation)
+    assert set(best["best_params"]) == {"physical_layer.sigma", "optimizer.lr"}
+    assert 0.5 <= best["best_params"]["physical_layer.sigma"] <= 3
+    assert all(m["objective"] == "val/acc_best" for m in trials.values())
+
+    report = run_cli("report", str(search), cwd=tmp_path)
+    assert report.returncode == 0, report.stderr[-3000:]
+    summary = pd.read_csv(search / "report" / "summary.csv")
+    assert summary["trial"].tolist() == [0, 1, 2]  # one row per trial
+    assert summary["val/acc_best"].tolist() == validation
+    for name in ("trial", "sigma", "lr"):
+        figure = search / "report" / f"search_val_acc_best_vs_{name}.png"
+        assert figure.stat().st_size > 1000, figure
+
+
+def test_the_trackers_hold_one_run_per_job(tmp_path: Path) -> None:
+    result = run_cli(
+        "train", *TINY, "trainer.max_epochs=2", "physical_layer=blur", "sigma=1,2", "-m",
+        "logger=many", "hydra.sweep.dir=sweep", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep = tmp_path / "sweep"
+    runs = [sweep / "0", sweep / "1"]
+    for run in runs:
+        assert (run / "metrics.csv").is_file()  # the CSV logger is always kept
+    check_tensorboard(runs)
+    check_mlflow(tmp_path / "outputs" / "mlruns", runs)
+    check_wandb(runs)
+
+
+def check_tensorboard(runs: list[Path]) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    for run in runs:
+        events = EventAccumulator(str(run / "tensorboard"), size_guidance={"images": 0})
+        events.Reload()
+        assert len(events.Scalars("val/acc")) == 2  # one value per epoch
+        assert len(events.Images("physics/psf")) == 2  # the blur's PSF, pictured each epoch
+        assert events.Scalars("test/acc")[-1].value == pytest.approx(
+            json.loads((run / "metrics.json").read_text())["test/acc"]
+        )
+
+
+def check_mlflow(store: Path, runs: list[Path]) -> None:
+    os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(store.as_uri())
+    experiment = client.get_experiment_by_name("sweep")  # the sweep's folder names it
+    found = client.search_runs([experiment.experiment_id])
+    assert sorted(r.info.run_name for r in found) == ["sweep/0", "sweep/1"]
+    for tracked in found:
+        run = runs[int(tracked.info.run_name[-1])]
+        saved = json.loads((run / "metrics.json").read_text())
+        assert tracked.data.params["physical_layer.sigma"] == str(1 + int(run.name))
+        assert tracked.data.params["run_dir"] == str(run)  # each run's own config, no other
+        assert tracked.data.metrics["test/acc"] == pytest.approx(saved["test/acc"])
+        assert tracked.data.metrics["val/acc_best"] == pytest.approx(saved["val/acc_best"])
+        assert tracked.info.status == "FINISHED"
+
+
+def check_wandb(runs: list[Path]) -> None:
+    # wandb.finish() after each job: every run has its own offline run, none is shared.
+    offline = [list((run / "wandb").glob("offline-run-*")) for run in runs]
+    assert [len(found) for found in offline] == [1, 1]
+    assert all(list(found[0].glob("*.wandb")) for found in offline)

@@ -195,7 +195,8 @@ def prepare_train_args(args: Sequence[str]) -> list[str]:
     if ranged and not ns.multirun:
         flags.append("-m")
     check_sweeper(overrides)
-    variants = [config.compose(variant) for variant in sweep_variants(overrides)]
+    searched = any(o.startswith("hydra/sweeper=") and o != "hydra/sweeper=basic" for o in overrides)
+    variants = [config.compose(variant) for variant in sweep_variants(overrides, searched)]
     for cfg in variants:
         config.check_config(cfg)
     if not ns.cfg:
@@ -269,9 +270,12 @@ def check_accelerator(cfg: DictConfig) -> None:
         )
 
 
-def sweep_variants(overrides: list[str]) -> list[list[str]]:
-    """Override lists that together contain every value of every sweep once."""
+def sweep_variants(overrides: list[str], searched: bool = False) -> list[list[str]]:
+    """Override lists that together contain every value of every sweep once. A search
+    (``searched``: Optuna) reads ``range(a,b)`` with ``b`` included, unlike a grid: so its
+    checks include ``b``."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import RangeSweep
     from hydra.errors import HydraException
 
     from deepimg.config.compose import one_line
@@ -285,7 +289,13 @@ def sweep_variants(overrides: list[str]) -> list[list[str]]:
         if o.is_interval_sweep():  # a search's interval(a,b): both ends are checked
             interval = o.value()
             return [str(interval.start), str(interval.end)]
-        return list(o.sweep_string_iterator()) if o.is_sweep_override() else []
+        if not o.is_sweep_override():
+            return []
+        swept = list(o.sweep_string_iterator())
+        value = o.value()
+        if searched and isinstance(value, RangeSweep) and not value.shuffle:
+            swept.append(str(value.stop))
+        return swept
 
     def line(o, value: str | None = None) -> str:
         if value is None:

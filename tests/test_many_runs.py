@@ -18,6 +18,13 @@ TINY = ["dataset=digits", "analysis=none", *QUICK]
 TIMING = {"train_time_s"}  # the one value of metrics.json that may differ between two runs
 
 
+def sweep(tmp_path: Path, name: str, *args: str) -> Path:
+    """``deepimg train`` of the tiny config with ``args`` into ``tmp_path/name``; it must succeed."""
+    result = run_cli("train", *TINY, *args, f"hydra.sweep.dir={name}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return tmp_path / name
+
+
 def metrics_of(sweep: Path) -> dict[str, dict]:
     return {
         run.name: json.loads((run / "metrics.json").read_text())
@@ -27,20 +34,14 @@ def metrics_of(sweep: Path) -> dict[str, dict]:
 
 
 def test_two_joblib_workers_give_exactly_the_sequential_metrics(tmp_path: Path) -> None:
-    sweep = ["physical_layer=quantize", "bits=1,2,3,4", "-m"]
-    parallel = run_cli(
-        "train", *TINY, *sweep, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
-        "hydra.sweep.dir=parallel", cwd=tmp_path,
-    )  # fmt: skip
-    assert parallel.returncode == 0, parallel.stderr[-3000:]
-    # One job at a time with one thread, as each of two workers on two cores gets.
-    cores = len(os.sched_getaffinity(0))
-    threads = max(1, cores // 2)
-    sequential = run_cli(
-        "train", *TINY, *sweep, f"threads={threads}", "hydra.sweep.dir=sequential", cwd=tmp_path
+    grid = ["physical_layer=quantize", "bits=1,2,3,4", "-m"]
+    parallel = sweep(
+        tmp_path, "parallel", *grid, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"
     )
-    assert sequential.returncode == 0, sequential.stderr[-3000:]
-    runs, again = metrics_of(tmp_path / "parallel"), metrics_of(tmp_path / "sequential")
+    # One job at a time with the thread count each of the two workers got.
+    threads = max(1, len(os.sched_getaffinity(0)) // 2)
+    sequential = sweep(tmp_path, "sequential", *grid, f"threads={threads}")
+    runs, again = metrics_of(parallel), metrics_of(sequential)
     assert sorted(runs) == sorted(again) == ["0", "1", "2", "3"]
     for name, metrics in runs.items():
         assert metrics["status"] == "completed" and metrics["threads"] == threads
@@ -50,30 +51,25 @@ def test_two_joblib_workers_give_exactly_the_sequential_metrics(tmp_path: Path) 
 
 
 def test_a_submitit_sweep_completes_and_reports(tmp_path: Path) -> None:
-    result = run_cli(
-        "train", *TINY, "seed=3", "physical_layer=quantize", "bits=1,2", "-m",
-        "hydra/launcher=submitit_local", "hydra.sweep.dir=sweep", cwd=tmp_path,
+    folder = sweep(
+        tmp_path, "sweep", "seed=3", "physical_layer=quantize", "bits=1,2", "-m",
+        "hydra/launcher=submitit_local",
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    sweep = tmp_path / "sweep"
-    assert list((sweep / ".submitit").iterdir())  # the jobs ran through submitit
+    assert list((folder / ".submitit").iterdir())  # the jobs ran through submitit
     for run in ("0", "1"):
-        assert json.loads((sweep / run / "metrics.json").read_text())["status"] == "completed"
-        saved = yaml.safe_load((sweep / run / ".hydra" / "config.yaml").read_text())
+        assert json.loads((folder / run / "metrics.json").read_text())["status"] == "completed"
+        saved = yaml.safe_load((folder / run / ".hydra" / "config.yaml").read_text())
         assert saved["seed"] == 3 and saved["dataset"]["_target_"].endswith("Digits")
-    report = run_cli("report", str(sweep), cwd=tmp_path)
+    report = run_cli("report", str(folder), cwd=tmp_path)
     assert report.returncode == 0, report.stderr[-3000:]
-    assert pd.read_csv(sweep / "report" / "summary.csv")["bits"].tolist() == [1, 2]
+    assert pd.read_csv(folder / "report" / "summary.csv")["bits"].tolist() == [1, 2]
 
 
 def test_a_search_optimises_the_validation_metric_and_reports_its_trials(tmp_path: Path) -> None:
-    result = run_cli(
-        "train", *TINY, "-m", "hydra/sweeper=search", "hydra.sweeper.n_trials=3",
+    search = sweep(
+        tmp_path, "search", "-m", "hydra/sweeper=search", "hydra.sweeper.n_trials=3",
         "physical_layer=blur", "sigma=interval(0.5,3)", "optimizer.lr=choice(0.002,0.01)",
-        "hydra.sweep.dir=search", cwd=tmp_path,
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    search = tmp_path / "search"
     trials = metrics_of(search)
     assert sorted(trials) == ["0", "1", "2"]
     best = yaml.safe_load((search / "optimization_results.yaml").read_text())
@@ -95,13 +91,11 @@ def test_a_search_optimises_the_validation_metric_and_reports_its_trials(tmp_pat
 
 
 def test_the_trackers_hold_one_run_per_job(tmp_path: Path) -> None:
-    result = run_cli(
-        "train", *TINY, "trainer.max_epochs=2", "physical_layer=blur", "sigma=1,2", "-m",
-        "logger=many", "hydra.sweep.dir=sweep", cwd=tmp_path,
+    folder = sweep(
+        tmp_path, "sweep", "trainer.max_epochs=2", "physical_layer=blur", "sigma=1,2", "-m",
+        "logger=many",
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    sweep = tmp_path / "sweep"
-    runs = [sweep / "0", sweep / "1"]
+    runs = [folder / "0", folder / "1"]
     for run in runs:
         assert (run / "metrics.csv").is_file()  # the CSV logger is always kept
     check_tensorboard(runs)

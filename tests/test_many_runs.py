@@ -33,36 +33,47 @@ def metrics_of(sweep: Path) -> dict[str, dict]:
     }
 
 
-def test_two_joblib_workers_give_exactly_the_sequential_metrics(tmp_path: Path) -> None:
-    grid = ["physical_layer=quantize", "bits=1,2,3,4", "-m"]
-    parallel = sweep(
-        tmp_path, "parallel", *grid, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"
-    )
-    # One job at a time with the thread count each of the two workers got.
-    threads = max(1, len(os.sched_getaffinity(0)) // 2)
-    sequential = sweep(tmp_path, "sequential", *grid, f"threads={threads}")
-    runs, again = metrics_of(parallel), metrics_of(sequential)
-    assert sorted(runs) == sorted(again) == ["0", "1", "2", "3"]
+GRID = ["seed=3", "physical_layer=quantize", "bits=1,2,3,4", "-m"]
+THREADS = max(1, len(os.sched_getaffinity(0)) // 2)  # each of two parallel runs' share
+
+
+@pytest.fixture(scope="module")
+def sequential(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    """The grid run one job at a time, with the threads each parallel run gets."""
+    return metrics_of(sweep(tmp_path_factory.mktemp("one"), "sweep", *GRID, f"threads={THREADS}"))
+
+
+def assert_same_metrics(runs: dict[str, dict], expected: dict[str, dict]) -> None:
+    assert sorted(runs) == sorted(expected) == ["0", "1", "2", "3"]
     for name, metrics in runs.items():
-        assert metrics["status"] == "completed" and metrics["threads"] == threads
+        assert metrics["status"] == "completed" and metrics["threads"] == THREADS
         for key, value in metrics.items():
             if key not in TIMING:
-                assert again[name][key] == value, (name, key)
+                assert expected[name][key] == value, (name, key)
 
 
-def test_a_submitit_sweep_completes_and_reports(tmp_path: Path) -> None:
+def test_two_joblib_workers_give_exactly_the_sequential_metrics(
+    tmp_path: Path, sequential: dict[str, dict]
+) -> None:
+    parallel = sweep(tmp_path, "sweep", *GRID, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
+    assert_same_metrics(metrics_of(parallel), sequential)
+
+
+def test_submitit_jobs_give_the_sequential_metrics_and_a_report(
+    tmp_path: Path, sequential: dict[str, dict]
+) -> None:
     folder = sweep(
-        tmp_path, "sweep", "seed=3", "physical_layer=quantize", "bits=1,2", "-m",
-        "hydra/launcher=submitit_local",
+        tmp_path, "sweep", *GRID, "hydra/launcher=submitit_local",
+        f"hydra.launcher.cpus_per_task={THREADS}",
     )  # fmt: skip
     assert list((folder / ".submitit").iterdir())  # the jobs ran through submitit
-    for run in ("0", "1"):
-        assert json.loads((folder / run / "metrics.json").read_text())["status"] == "completed"
+    assert_same_metrics(metrics_of(folder), sequential)
+    for run in ("0", "3"):  # what each job needed travelled with it
         saved = yaml.safe_load((folder / run / ".hydra" / "config.yaml").read_text())
         assert saved["seed"] == 3 and saved["dataset"]["_target_"].endswith("Digits")
     report = run_cli("report", str(folder), cwd=tmp_path)
     assert report.returncode == 0, report.stderr[-3000:]
-    assert pd.read_csv(folder / "report" / "summary.csv")["bits"].tolist() == [1, 2]
+    assert pd.read_csv(folder / "report" / "summary.csv")["bits"].tolist() == [1, 2, 3, 4]
 
 
 def test_a_search_optimises_the_validation_metric_and_reports_its_trials(tmp_path: Path) -> None:

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import os
-import types
 import typing
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from deepimg.config.constraints import Constraint, Range
+from deepimg.config.constraints import Range, accepts, describe
 from deepimg.errors import UserError
 
 
@@ -230,67 +228,3 @@ def import_target(target: str, path: str) -> Any:
         raise UserError(
             f"{path}._target_={target!r} cannot be imported; check the spelling"
         ) from None
-
-
-def accepts(hint: Any, value: Any) -> bool:
-    """Whether ``value`` (from YAML or the command line) fits the annotation ``hint``."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if hint is Any or isinstance(hint, typing.TypeVar):
-        return True
-    if origin is Annotated:
-        constraints = [m for m in hint.__metadata__ if isinstance(m, Constraint)]
-        return accepts(args[0], value) and all(value in c for c in constraints)
-    if origin in (Union, types.UnionType):
-        return any(accepts(a, value) for a in args)
-    if origin is Literal:
-        return value in args
-    if hint is type(None):
-        return value is None
-    if hint is bool:
-        return isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if hint is str:
-        return isinstance(value, str)
-    if origin in (list, tuple, Sequence) or hint in (list, tuple):
-        if not isinstance(value, (ListConfig, list, tuple)):
-            return False
-        item = args[0] if args and origin is not tuple else Any
-        return all(accepts(item, v) for v in value)
-    if origin is dict or hint is dict:
-        return isinstance(value, (DictConfig, dict))
-    if hint in (Path, os.PathLike) or origin is os.PathLike:
-        return isinstance(value, str)
-    # Tensors, callables, modules...: no YAML value is one (nested `_target_`s are skipped).
-    return False
-
-
-def describe(hint: Any) -> str:
-    """An annotation in words, for error messages: ``Annotated[int, Range(1, 16)]`` -> an integer in 1..16."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin is Annotated:
-        constraints = [m for m in hint.__metadata__ if isinstance(m, Constraint)]
-        return describe(args[0]) + "".join(f" {c}" for c in constraints)
-    if origin in (Union, types.UnionType):
-        return " or ".join(describe(a) for a in args)
-    if origin is Literal:
-        return "one of " + ", ".join(str(a) for a in args)
-    names = {
-        int: "an integer",
-        float: "a number",
-        bool: "true or false",
-        str: "a string",
-        type(None): "null",
-    }
-    if hint in names:
-        return names[hint]
-    if origin in (list, tuple, Sequence) or hint in (list, tuple):
-        plural = {int: "integers", float: "numbers", str: "strings", bool: "booleans"}
-        if not args or origin is tuple:
-            return "a list"
-        if typing.get_origin(args[0]) is Annotated:
-            return f"a list of values, each {describe(args[0])}"
-        return f"a list of {plural.get(args[0], 'values')}"
-    return getattr(hint, "__name__", str(hint))

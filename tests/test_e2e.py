@@ -94,3 +94,29 @@ def test_learned_gain_is_trained_and_saved_as_a_picture(fmnist_root: Path, tmp_p
     assert gain.shape == (1, 28, 28) and (gain > 0).all()
     assert not np.allclose(gain, 1.0)  # it moved away from its initial value
     assert (tmp_path / "run" / "physics" / "gain.png").stat().st_size > 1000
+
+
+def test_a_learned_psf_retested_with_learnable_false_is_the_learned_psf(tmp_path: Path) -> None:
+    """``eval ... learnable=false`` tests the learned design frozen, not the initial Gaussian."""
+    import numpy as np
+
+    result = run_cli(
+        "train", "dataset=digits", "physical_layer=blur", "sigma=1.5", "learnable=true",
+        "physics_lr=0.05", *QUICK, "hydra.run.dir=run", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    learned = np.load(tmp_path / "run" / "physics" / "psf.npy")
+    ckpt = tmp_path / "run" / "checkpoints" / "best.ckpt"
+    result = run_cli(
+        "eval", f"ckpt={ckpt}", "learnable=false", "hydra.run.dir=frozen", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "testing the learned design of physics.psf as it is, frozen" in result.stderr
+    frozen = np.load(tmp_path / "frozen" / "physics" / "psf.npy")
+    from deepimg.physics.psf import gaussian
+
+    assert np.array_equal(frozen, learned)
+    assert not np.allclose(learned, gaussian(1.5).numpy(), atol=1e-4)  # it did learn
+    trained = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    retested = json.loads((tmp_path / "frozen" / "metrics.json").read_text())
+    assert retested["test/acc"] == pytest.approx(trained["test/acc"], abs=1e-9)

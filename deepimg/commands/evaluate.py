@@ -96,11 +96,23 @@ def load_weights(module: pl.LightningModule, state_dict: dict[str, torch.Tensor]
             "the network must match the checkpoint's: leave the model's keys as trained "
             f"(missing {missing[:3]}, unexpected {unexpected[:3]})"
         )
-    own = module.physics.state_dict()
-    usable = {k.removeprefix("physics."): v for k, v in physics.items()
-              if k.removeprefix("physics.") in own and own[k.removeprefix("physics.")].shape == v.shape}  # fmt: skip
+    saved = {k.removeprefix("physics."): v for k, v in physics.items()}
+    # A fixed design is rebuilt from the config, so `bits=8` means 8 bits; a learned one
+    # (saved with its latent) is the checkpoint's, even in a layer built with learnable=false.
+    learned = {k.removesuffix(".latent") for k in saved if k.endswith(".latent")}
+    saved = {k: v for k, v in saved.items() if not k.endswith(".value") or k[:-6] in learned}
+    physics = {"physics." + k: v for k, v in saved.items()}
+    usable = {k: v for k, v in saved.items() if module.physics.fits(k, v)}
     module.physics.load_state_dict(usable, strict=False)
     skipped = sorted(set(physics) - {"physics." + k for k in usable})
+    # A learned design re-tested with learnable=false: its value is used, not its latent.
+    frozen = [
+        k for k in skipped if k.rpartition(".")[0].removeprefix("physics.") + ".value" in usable
+    ]
+    if frozen:
+        owners = sorted({k.rpartition(".")[0] for k in frozen})
+        log.warning("testing the learned design of %s as it is, frozen", ", ".join(owners))
+    skipped = [k for k in skipped if k not in frozen]
     if skipped:
         log.warning("physical-layer parameters not used by the new layer: %s", ", ".join(skipped))
 

@@ -44,13 +44,6 @@ def number(value: float) -> str:
     return str(value) if isinstance(value, int) else f"{value:g}"
 
 
-def require_int(name: str, value: Any, allowed: Range) -> None:
-    """Refuse anything but an integer in ``allowed``, for constructors called from code as
-    well as from configs (a bool is an ``int`` to Python, but not a bit depth)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value not in allowed:
-        raise ValueError(f"{name} must be an integer {allowed}, got {value!r}")
-
-
 @dataclass(frozen=True)
 class Odd(Constraint):
     """An odd integer: a kernel with a centre pixel."""
@@ -137,5 +130,7 @@ def describe(hint: Any) -> str:
             return "a list"
         if typing.get_origin(args[0]) is Annotated:
             return f"a list of values, each {describe(args[0])}"
+        if typing.get_origin(args[0]) in (list, tuple, Sequence):
+            return f"a list of rows, each {describe(args[0])}"
         return f"a list of {plural.get(args[0], 'values')}"
     return getattr(hint, "__name__", str(hint))

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import torch
-from torch import nn
 
 from deepimg.config.constraints import Odd, Range
 from deepimg.physics import psf as psfs
-from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.base import PhysicalLayer, PhysicalParameter, Simplex
 from deepimg.physics.psf import PadMode
 
 
@@ -23,7 +22,7 @@ class Blur(PhysicalLayer):
     so blur redistributes light and keeps its total. ``sigma``, ``radius`` and ``length``
     are in pixels, ``angle`` in degrees. Borders are extended by ``pad_mode``.
     ``learnable=true`` trains a free-form PSF initialised from the chosen one, kept
-    non-negative with unit sum by a softmax over its logits after every step.
+    non-negative with unit sum (a ``Simplex``: a softmax over its latent logits).
     """
 
     def __init__(
@@ -46,25 +45,14 @@ class Blur(PhysicalLayer):
             "motion": lambda: psfs.motion(length, angle, psf_size),
             "file": lambda: psfs.from_file(psf_file or ""),
         }
-        kernel = kernels[psf]().float()
-        self.pad_mode, self.learnable = pad_mode, learnable
-        if learnable:
-            self.logits = nn.Parameter(psfs.to_logits(kernel))
-        else:
-            self.register_buffer("fixed_psf", kernel)
-
-    @property
-    def psf(self) -> torch.Tensor:
-        """The current PSF ``(k, k)``: non-negative, unit sum."""
-        if self.learnable:
-            return psfs.from_logits(self.logits)
-        return self.fixed_psf
+        self.pad_mode = pad_mode
+        self.psf = PhysicalParameter(kernels[psf]().float(), Simplex(dims=2), learnable)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return psfs.convolve(x, self.psf, self.pad_mode)
 
     def maps(self) -> dict[str, torch.Tensor]:
-        return {"psf": self.psf.detach()}
+        return {"psf": self.physical("psf").design().detach()}
 
     def extra_repr(self) -> str:
         return f"psf {tuple(self.psf.shape)}, pad_mode={self.pad_mode}, learnable={self.learnable}"

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Literal
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from deepimg.config.constraints import Range
-from deepimg.physics.base import PhysicalLayer
-from deepimg.physics.functional import in_units_of_spread, normalized_convolution
+from deepimg.physics.base import OneHot, PhysicalLayer, PhysicalParameter
+from deepimg.physics.functional import normalized_convolution, repeat_tile
+
+log = logging.getLogger(__name__)
 
 # Each filter's transmittance in the scene's R, G, B channels. The white (panchromatic)
 # filter passes all three; it is scaled to the colour pixels' full scale (a white scene
@@ -30,9 +31,12 @@ BAYER = ("RG", "GB")  # RGGB: R at (0, 0), G at (0, 1) and (1, 0), B at (1, 1)
 RGBW = ("WRWG", "RWGW", "WGWB", "GWBW")
 
 
-def tile_filters(rows: tuple[str, ...]) -> torch.Tensor:
-    """A tile written as letters (one string a row) -> its RGB transmittance ``(3, h, w)``."""
-    return torch.tensor([[FILTERS[f] for f in row] for row in rows]).permute(2, 0, 1)
+def tile_choice(rows: tuple[str, ...]) -> torch.Tensor:
+    """A tile written as letters (one string a row) -> its one-hot choice among ``FILTERS``,
+    ``(n, h, w)``."""
+    names = list(FILTERS)
+    index = torch.tensor([[names.index(f) for f in row] for row in rows])
+    return torch.nn.functional.one_hot(index, len(names)).permute(2, 0, 1).float()
 
 
 def random_tile(shape: tuple[int, int], seed: int) -> tuple[str, ...]:
@@ -40,13 +44,6 @@ def random_tile(shape: tuple[int, int], seed: int) -> tuple[str, ...]:
     generator = torch.Generator().manual_seed(seed)
     picks = torch.randint(0, 3, shape, generator=generator)
     return tuple("".join("RGB"[int(p)] for p in row) for row in picks)
-
-
-def repeat_tile(tile: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Repeat a ``(C, h, w)`` tile across the sensor and crop it to ``size``."""
-    h, w = tile.shape[-2:]
-    reps = (-(-size[0] // h), -(-size[1] // w))
-    return tile.repeat(1, *reps)[:, : size[0], : size[1]]
 
 
 class ColorFilterArray(PhysicalLayer):
@@ -64,11 +61,14 @@ class ColorFilterArray(PhysicalLayer):
     - ``rgbw``: a 4x4 tile, white on a checkerboard and RGGB colours on the other half;
       white reads (R + G + B) / 3 (see ``FILTERS``);
     - ``random``: each pixel of a ``cfa_tile`` tile R, G or B, drawn with ``cfa_seed``;
-    - ``learned``: after Chakrabarti (NeurIPS 2016), each pixel of a ``cfa_tile`` tile
-      chooses among the filters R, G, B, W through logits ``a``. Training uses the soft
-      choice ``softmax(T a / std(a))`` over the filters, the temperature ``T`` rising from 1 to
-      ``cfa_temperature`` over training (geometrically); evaluation uses the hard choice
-      (the one-hot argmax): a physical CFA.
+
+    The design is a ``OneHot`` choice among ``FILTERS`` per tile pixel, ``(n, h, w)``.
+    ``learnable=true`` (old spelling: ``pattern=learned``) learns it, after Chakrabarti
+    (NeurIPS 2016): each pixel of a ``cfa_tile`` tile chooses among the filters R, G, B, W
+    through logits ``a``, starting nearly equal (seeded jitter), so a learned CFA owes nothing
+    to ``pattern``. Training uses the soft choice ``softmax(T a / std(a))`` over the filters,
+    the temperature ``T`` rising from 1 to ``cfa_temperature`` over training (geometrically);
+    evaluation uses the hard choice (the one-hot argmax): a physical CFA.
     """
 
     def __init__(
@@ -78,6 +78,7 @@ class ColorFilterArray(PhysicalLayer):
         cfa_tile: Annotated[int, Range(1, 4096)] | None = 8,
         cfa_temperature: Annotated[float, Range(1, 1e6)] = 100.0,
         cfa_seed: int = 0,
+        learnable: bool = False,
     ) -> None:
         super().__init__(in_shape)
         channels, h, w = self.in_shape
@@ -88,38 +89,36 @@ class ColorFilterArray(PhysicalLayer):
                 "an RGB subset such as bloodmnist or pathmnist, or dataset=folder "
                 "dataset.channels=3), or physical_layer=spectral to mix any channels"
             )
+        if pattern == "learned":
+            log.warning("pattern=learned is deprecated: write learnable=true (the same CFA)")
+            pattern, learnable = "random", True
         self.pattern = pattern
-        self.final_temperature, self.temperature = cfa_temperature, 1.0
         # A tile larger than the sensor is the whole sensor; null asks for that.
         tile = (h, w) if cfa_tile is None else (min(cfa_tile, h), min(cfa_tile, w))
         # (n, 3): row n is filter n's transmittance in R, G, B.
         self.register_buffer("candidates", torch.tensor(list(FILTERS.values())), persistent=False)
-        if pattern == "learned":
+        choice = OneHot(dim=0, final_temperature=cfa_temperature)
+        if learnable:
             # Nearly equal logits: every filter starts equally likely; the seeded jitter
             # breaks the ties of the initial hard choice.
             generator = torch.Generator().manual_seed(cfa_seed)
-            self.logits = nn.Parameter(0.01 * torch.randn(len(FILTERS), *tile, generator=generator))
+            logits = 0.01 * torch.randn(len(FILTERS), *tile, generator=generator)
+            self.cfa = PhysicalParameter(None, choice, learnable=True, latent=logits, tiled=True)
         else:
             fixed = {"bayer": BAYER, "rgbw": RGBW}
             rows = fixed[pattern] if pattern in fixed else random_tile(tile, cfa_seed)
-            self.register_buffer("fixed_filters", tile_filters(rows))
+            self.cfa = PhysicalParameter(tile_choice(rows), choice, tiled=True)
 
     @property
     def out_shape(self) -> tuple[int, int, int]:
         return (1, *self.in_shape[1:])
 
-    def filter_weights(self, hard: bool) -> torch.Tensor:
-        """The learned CFA's choice among ``FILTERS`` at each tile pixel, ``(n, h, w)``."""
-        if hard:
-            choice = self.logits.argmax(dim=0)
-            return F.one_hot(choice, len(FILTERS)).permute(2, 0, 1).to(self.logits.dtype)
-        return torch.softmax(self.temperature * in_units_of_spread(self.logits), dim=0)
-
     def filters(self, hard: bool = True) -> torch.Tensor:
-        """The tile's RGB transmittance ``(3, h, w)``: which colour each pixel records."""
-        if self.pattern != "learned":
-            return self.fixed_filters
-        return torch.einsum("nc,nhw->chw", self.candidates, self.filter_weights(hard))
+        """The tile's RGB transmittance ``(3, h, w)``: which colour each pixel records, from
+        the hard choice (the design) or the relaxed one."""
+        cfa = self.physical("cfa")
+        weights = cfa.design() if hard else cfa.relaxed()
+        return torch.einsum("nc,nhw->chw", self.candidates, weights)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         tile = self.filters(hard=not self.training)
@@ -133,16 +132,14 @@ class ColorFilterArray(PhysicalLayer):
         transmittance = repeat_tile(tile, y.shape[-2:]).unsqueeze(0)
         return normalized_convolution(y, transmittance)
 
-    def anneal(self, progress: float) -> None:
-        self.temperature = self.final_temperature**progress
-
     def maps(self) -> dict[str, torch.Tensor]:
         maps = {"cfa": self.filters(hard=True).detach()}
-        if self.pattern == "learned":
+        if self.learnable:
             maps["cfa_soft"] = self.filters(hard=False).detach()
-            maps["cfa_weights"] = self.filter_weights(hard=False).detach()  # R, G, B, W
+            maps["cfa_weights"] = self.physical("cfa").relaxed().detach()  # R, G, B, W
         return maps
 
     def extra_repr(self) -> str:
         h, w = self.filters().shape[-2:]
-        return f"pattern={self.pattern}, tile {h}x{w}"
+        design = "learnable" if self.learnable else f"pattern={self.pattern}"
+        return f"{design}, tile {h}x{w}"

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import math
 from typing import Annotated
 
 import torch
-from torch import nn
 
-from deepimg.config.constraints import Range, require_int
+from deepimg.config.constraints import Range
 from deepimg.physics import functional as F
-from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.base import PhysicalLayer, PhysicalParameter, Positive
 from deepimg.physics.quantize import BITS
 
 EXPOSURE = Range(1e-3, 1e6)
 TILE = Range(1, 16)
-
-
-def clip_ste(x: torch.Tensor) -> torch.Tensor:
-    """``clip(x, 0, 1)`` in the forward pass, the identity as gradient (straight-through).
-
-    The clamped value is detached and the gradient path ``x - x.detach()`` is exactly zero,
-    so the value is the clamp to the last bit.
-    """
-    return x.clamp(0.0, 1.0).detach() + (x - x.detach())
 
 
 def exposure_pattern(
@@ -64,8 +53,8 @@ class Exposure(PhysicalLayer):
 
     The exposures are given as a row-major list of ``tile * tile`` values (``exposures``),
     or by default as the ladder ``1, r, r^2, ...`` with ``r = exposure_ratio``. With
-    ``learnable`` they are trained with the network as ``t = exp(log_exposure)`` (positive),
-    kept inside [1e-3, 1e6] by ``project()``.
+    ``learnable`` they are trained with the network as ``t = exp(latent)`` (``Positive``),
+    kept inside [1e-3, 1e6] by clipping the log after every step.
 
     Gradients: rounding passes its gradient straight through (as in every ADC here), and so
     does the clip. With the true clip gradient (zero above full scale), a pixel whose
@@ -85,32 +74,21 @@ class Exposure(PhysicalLayer):
     ) -> None:
         super().__init__(in_shape)
         _, height, width = self.in_shape
-        require_int("tile", tile, TILE)
         if tile > min(height, width):
             raise ValueError(
                 f"tile={tile} is larger than the {height}x{width} image; use tile <= {min(height, width)}"
             )
-        require_int("bits", bits, BITS)
         pattern = exposure_pattern(tile, exposures, exposure_ratio)
-        self.tile, self.bits, self.learnable = tile, bits, learnable
-        if learnable:
-            self.log_exposure = nn.Parameter(pattern.log())
-        else:
-            self.register_buffer("fixed_exposure", pattern)
-
-    @property
-    def exposure(self) -> torch.Tensor:
-        """The exposure pattern ``(tile, tile)``, relative to full scale."""
-        return self.log_exposure.exp() if self.learnable else self.fixed_exposure
+        self.tile, self.bits = tile, bits
+        bounds = Positive(EXPOSURE.low, EXPOSURE.high)
+        self.exposure = PhysicalParameter(pattern, bounds, learnable)  # (tile, tile)
 
     def exposure_map(self) -> torch.Tensor:
         """The pattern repeated over the sensor, ``(H, W)``: ``t(i, j)`` of the forward model."""
-        _, height, width = self.in_shape
-        reps = (math.ceil(height / self.tile), math.ceil(width / self.tile))
-        return self.exposure.repeat(reps)[:height, :width]
+        return F.repeat_tile(self.exposure, self.in_shape[1:])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.quantize(clip_ste(x * self.exposure_map()), self.bits)
+        return F.quantize(F.clip_ste(x * self.exposure_map()), self.bits)
 
     def to_scene(self, y: torch.Tensor) -> torch.Tensor:
         """Divide by the known exposure, ``x = y / t``, where a pixel is not saturated; a
@@ -123,11 +101,6 @@ class Exposure(PhysicalLayer):
         filled = F.normalized_convolution(radiance * valid, valid)
         has_neighbours = F.normalized_convolution(valid, valid.new_ones(valid.shape)) > 0
         return torch.where((valid > 0) | ~has_neighbours, radiance, filled)
-
-    @torch.no_grad()
-    def project(self) -> None:
-        if self.learnable:
-            self.log_exposure.clamp_(math.log(EXPOSURE.low), math.log(EXPOSURE.high))
 
     def maps(self) -> dict[str, torch.Tensor]:
         return {"exposure": self.exposure.detach()}

@@ -17,6 +17,29 @@ def round_ste(x: torch.Tensor) -> torch.Tensor:
     return x + (torch.round(x) - x).detach()
 
 
+def straight_through(hard: torch.Tensor, soft: torch.Tensor) -> torch.Tensor:
+    """The value of ``hard`` with the gradient of ``soft`` (a straight-through estimator).
+
+    ``soft - soft.detach()`` is exactly zero, so the value is ``hard`` to the last bit.
+    """
+    return hard + (soft - soft.detach())
+
+
+def clip_ste(x: torch.Tensor) -> torch.Tensor:
+    """``clip(x, 0, 1)`` in the forward pass, the identity as gradient (straight-through)."""
+    return straight_through(x.clamp(0.0, 1.0).detach(), x)
+
+
+def scale_gradient(t: torch.Tensor, factor: float) -> torch.Tensor:
+    """``t`` unchanged in the forward pass, its gradient multiplied by ``factor`` in the backward.
+
+    Written as ``t0 + factor * (t - t0)`` with ``t0 = t.detach()``: ``t - t0`` is exactly zero,
+    so the value is ``t`` to the last bit while the gradient picks up the factor.
+    """
+    frozen = t.detach()
+    return frozen + factor * (t - frozen)
+
+
 def quantize(x: torch.Tensor, bits: int) -> torch.Tensor:
     """Uniform ``bits``-bit ADC on signals in [0, 1], returned in the same units.
 
@@ -91,3 +114,55 @@ def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if tuple(x.shape[-2:]) == tuple(size):
         return x
     return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False)
+
+
+def repeat_tile(tile: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Repeat a ``(..., h, w)`` tile (a CFA, an exposure pattern) across a sensor of ``size``
+    pixels, cropping the last repeat."""
+    h, w = tile.shape[-2:]
+    reps = (-(-size[0] // h), -(-size[1] // w))
+    return tile.repeat(*[1] * (tile.ndim - 2), *reps)[..., : size[0], : size[1]]
+
+
+# Bisection halves the threshold's bracket each step; 50 steps take it below float32 resolution.
+BISECTION_STEPS = 50
+
+
+def top_k_mask(scores: torch.Tensor, k: int) -> torch.Tensor:
+    """The hard mask: ones at the K highest scores (exactly K, ties broken by ``topk``)."""
+    mask = torch.zeros(scores.numel(), device=scores.device, dtype=scores.dtype)
+    mask[scores.detach().flatten().topk(k).indices] = 1
+    return mask.view_as(scores)
+
+
+def budget_threshold(scores: torch.Tensor, k: int, temperature: float) -> torch.Tensor:
+    """The threshold ``t`` where ``sum sigmoid(temperature * (scores - t)) = k`` (bisection).
+
+    The sum falls monotonically as ``t`` rises, from ~N far below the scores to ~0 far above.
+    """
+    s = scores.detach()
+    margin = 30.0 / temperature  # sigmoid(30) = 1 - 1e-13: the bracket holds the root
+    low, high = s.min() - margin, s.max() + margin
+    for _ in range(BISECTION_STEPS):
+        middle = (low + high) / 2
+        too_bright = torch.sigmoid(temperature * (s - middle)).sum() > k
+        low = torch.where(too_bright, middle, low)
+        high = torch.where(too_bright, high, middle)
+    return (low + high) / 2
+
+
+def soft_mask(scores: torch.Tensor, k: int, temperature: float) -> torch.Tensor:
+    """A relaxed mask in [0, 1] that lets through exactly K pixels' worth of light.
+
+    ``m = sigmoid(temperature * (scores - t) / std(scores))`` with ``t`` solving ``sum m = K``. The
+    threshold moves with the scores: by the implicit function theorem
+    ``dt/ds_i = m'_i / sum_j m'_j`` (``m'`` the sigmoid's slope), so the gradient moves light
+    between pixels and never changes the budget. ``t`` is written so its value is the
+    bisection's and its gradient is that derivative.
+    """
+    scores = in_units_of_spread(scores)
+    t0 = budget_threshold(scores, k, temperature)
+    z = temperature * (scores.detach() - t0)
+    slope = torch.sigmoid(z) * torch.sigmoid(-z)
+    t = t0 + (slope * (scores - scores.detach())).sum() / slope.sum().clamp_min(1e-30)
+    return torch.sigmoid(temperature * (scores - t))

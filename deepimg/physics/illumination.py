@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import torch
 
 from deepimg.config.constraints import Range
-from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.base import Bounded, PhysicalLayer, PhysicalParameter
 from deepimg.physics.spectral import mix_channels, unmix_channels
 
 
@@ -65,10 +65,8 @@ class Illumination(PhysicalLayer):
                 "(dataset=medmnist with an RGB subset, or dataset=folder dataset.channels=3)"
             )
         powers = initial_powers(led_powers, illumination_patterns, leds, led_seed)
-        self.learnable = learnable
-        # Clipped in project() rather than reparameterised: a power can sit exactly at 0
-        # (LED off) or 1 (full power), which a sigmoid could only approach.
-        self.register_physical("powers", powers, learnable)
+        # Clipped rather than reparameterised: a power can sit exactly at 0 (LED off).
+        self.powers = PhysicalParameter(powers, Bounded(0.0, 1.0), learnable)
 
     @property
     def out_shape(self) -> tuple[int, int, int]:
@@ -80,10 +78,6 @@ class Illumination(PhysicalLayer):
     def to_scene(self, y: torch.Tensor) -> torch.Tensor:
         """The least-squares unmixing of the exposures into the single-LED images."""
         return unmix_channels(y, self.powers / self.in_shape[0])
-
-    @torch.no_grad()
-    def project(self) -> None:
-        self.powers.clamp_(0.0, 1.0)
 
     def maps(self) -> dict[str, torch.Tensor]:
         return {"led_powers": self.powers.detach()}  # rows: exposures k; columns: LEDs c

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Annotated, Literal
 
 import torch
-from torch import nn
 
 from deepimg.config.constraints import Range
-from deepimg.physics.base import PhysicalLayer
-from deepimg.physics.functional import in_units_of_spread, normalized_convolution
+from deepimg.physics.base import PhysicalLayer, PhysicalParameter, TopK
+from deepimg.physics.functional import normalized_convolution, soft_mask
 
-# Bisection halves the threshold's bracket each step; 50 steps take it below float32 resolution.
-BISECTION_STEPS = 50
+log = logging.getLogger(__name__)
 
 
 def active_count(shape: tuple[int, int], active_pixels: int | None, active_fraction: float) -> int:
@@ -67,46 +66,6 @@ def grid_mask(shape: tuple[int, int], k: int) -> torch.Tensor:
     return mask.view(shape)
 
 
-def top_k_mask(scores: torch.Tensor, k: int) -> torch.Tensor:
-    """The hard mask: ones at the K highest scores (exactly K, ties broken by ``topk``)."""
-    mask = torch.zeros(scores.numel(), device=scores.device, dtype=scores.dtype)
-    mask[scores.detach().flatten().topk(k).indices] = 1
-    return mask.view_as(scores)
-
-
-def budget_threshold(scores: torch.Tensor, k: int, temperature: float) -> torch.Tensor:
-    """The threshold ``t`` where ``sum sigmoid(temperature * (scores - t)) = k`` (bisection).
-
-    The sum falls monotonically as ``t`` rises, from ~N far below the scores to ~0 far above.
-    """
-    s = scores.detach()
-    margin = 30.0 / temperature  # sigmoid(30) = 1 - 1e-13: the bracket holds the root
-    low, high = s.min() - margin, s.max() + margin
-    for _ in range(BISECTION_STEPS):
-        middle = (low + high) / 2
-        too_bright = torch.sigmoid(temperature * (s - middle)).sum() > k
-        low = torch.where(too_bright, middle, low)
-        high = torch.where(too_bright, high, middle)
-    return (low + high) / 2
-
-
-def soft_mask(scores: torch.Tensor, k: int, temperature: float) -> torch.Tensor:
-    """A relaxed mask in [0, 1] that lets through exactly K pixels' worth of light.
-
-    ``m = sigmoid(temperature * (scores - t) / std(scores))`` with ``t`` solving ``sum m = K``. The
-    threshold moves with the scores: by the implicit function theorem
-    ``dt/ds_i = m'_i / sum_j m'_j`` (``m'`` the sigmoid's slope), so the gradient moves light
-    between pixels and never changes the budget. ``t`` is written so its value is the
-    bisection's and its gradient is that derivative.
-    """
-    scores = in_units_of_spread(scores)
-    t0 = budget_threshold(scores, k, temperature)
-    z = temperature * (scores.detach() - t0)
-    slope = torch.sigmoid(z) * torch.sigmoid(-z)
-    t = t0 + (slope * (scores - scores.detach())).sum() / slope.sum().clamp_min(1e-30)
-    return torch.sigmoid(temperature * (scores - t))
-
-
 class Mask(PhysicalLayer):
     """A sensor with only K active pixels: the others record nothing.
 
@@ -116,9 +75,11 @@ class Mask(PhysicalLayer):
 
     the same mask for every channel, output the scene's shape (inactive pixels read 0).
     K is ``active_pixels``, or ``active_fraction`` of the scene's pixels when that is null.
-    ``layout``: ``random`` (K pixels drawn with ``mask_seed``), ``grid`` (a regular lattice,
-    see ``grid_mask``) or ``learned``. A learned mask keeps one score ``s(i, j)`` per pixel
-    and its hard design is the top K scores. Training relaxes it by ``relaxation``:
+    ``layout``: ``random`` (K pixels drawn with ``mask_seed``) or ``grid`` (a regular lattice,
+    see ``grid_mask``). ``learnable=true`` learns the mask instead (``layout=learned`` is the
+    old spelling): a ``TopK`` parameter with one score ``s(i, j)`` per pixel, starting nearly
+    equal (seeded jitter), so a learned mask owes nothing to ``layout``; its hard design is
+    the top K scores. Training relaxes it by ``relaxation``:
 
     - ``topk``: the forward pass uses the hard top-K mask; the backward pass uses the
       gradient of the soft mask ``sigmoid((s - t) / std(s))`` (a straight-through estimator);
@@ -139,62 +100,51 @@ class Mask(PhysicalLayer):
         relaxation: Literal["topk", "sigmoid"] = "topk",
         mask_temperature: Annotated[float, Range(1, 1e6)] = 100.0,
         mask_seed: int = 0,
+        learnable: bool = False,
     ) -> None:
         super().__init__(in_shape)
         shape = self.in_shape[1:]
         self.k = active_count(shape, active_pixels, active_fraction)
-        self.layout, self.relaxation = layout, relaxation
-        self.final_temperature, self.temperature = mask_temperature, 1.0
         if layout == "learned":
+            log.warning("layout=learned is deprecated: write learnable=true (the same mask)")
+            layout, learnable = "random", True
+        self.layout, self.relaxation = layout, relaxation
+        budget = TopK(self.k, relaxation, mask_temperature)
+        if learnable:
             # Nearly equal scores: the soft mask starts as a uniform K/N everywhere, and the
             # seeded jitter only breaks ties for the initial hard mask.
             generator = torch.Generator().manual_seed(mask_seed)
-            self.scores = nn.Parameter(0.01 * torch.randn(shape, generator=generator))
-        elif layout == "grid":
-            self.register_buffer("fixed_mask", grid_mask(shape, self.k))
+            scores = 0.01 * torch.randn(shape, generator=generator)
+            self.mask = PhysicalParameter(None, budget, learnable=True, latent=scores)
         else:
-            self.register_buffer("fixed_mask", random_mask(shape, self.k, mask_seed))
-
-    @property
-    def mask(self) -> torch.Tensor:
-        """The hard mask ``(H, W)``: exactly K ones."""
-        if self.layout == "learned":
-            return top_k_mask(self.scores, self.k)
-        return self.fixed_mask
-
-    def training_mask(self) -> torch.Tensor:
-        """The mask training sees: the relaxation, with gradients to the scores."""
-        if self.relaxation == "sigmoid":
-            return soft_mask(self.scores, self.k, self.temperature)
-        soft = soft_mask(self.scores, self.k, 1.0)
-        return self.mask + (soft - soft.detach())  # exactly the hard values, the soft gradient
-
-    def current_mask(self) -> torch.Tensor:
-        """The mask in use: the relaxed one while a learned mask trains, else the hard one."""
-        learning = self.layout == "learned" and self.training
-        return self.training_mask() if learning else self.mask
+            fixed = (
+                grid_mask(shape, self.k)
+                if layout == "grid"
+                else random_mask(shape, self.k, mask_seed)
+            )
+            self.mask = PhysicalParameter(fixed, budget)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.current_mask()
+        return x * self.mask
 
     def to_scene(self, y: torch.Tensor) -> torch.Tensor:
         """Inpainting by interpolation: every pixel from the active pixels near it, weighted
         by distance (normalised convolution with growing tent kernels)."""
-        mask = self.current_mask()
+        mask = self.mask
         return normalized_convolution(y, mask.expand(1, y.shape[1], *mask.shape[-2:]))
 
-    def anneal(self, progress: float) -> None:
-        self.temperature = self.final_temperature**progress
-
     def maps(self) -> dict[str, torch.Tensor]:
-        maps = {"mask": self.mask.detach()}
-        if self.layout == "learned":
-            maps["mask_scores"] = self.scores.detach()
-            temperature = self.temperature if self.relaxation == "sigmoid" else 1.0
-            maps["mask_soft"] = soft_mask(self.scores.detach(), self.k, temperature)
+        mask = self.physical("mask")
+        maps = {"mask": mask.design().detach()}
+        if mask.learnable:
+            scores = mask.latent.detach()
+            maps["mask_scores"] = scores
+            temperature = mask.temperature if self.relaxation == "sigmoid" else 1.0
+            maps["mask_soft"] = soft_mask(scores, self.k, temperature)
         return maps
 
     def extra_repr(self) -> str:
         h, w = self.in_shape[1:]
-        relaxed = f", relaxation={self.relaxation}" if self.layout == "learned" else ""
-        return f"{self.k} of {h}x{w} pixels, layout={self.layout}{relaxed}"
+        if self.learnable:
+            return f"{self.k} of {h}x{w} pixels, learnable, relaxation={self.relaxation}"
+        return f"{self.k} of {h}x{w} pixels, layout={self.layout}"

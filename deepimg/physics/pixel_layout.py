@@ -71,8 +71,6 @@ class PixelLayout(PhysicalLayer):
                 f"pixels={pixels} is not accepted: the {height}x{width} scene feeds "
                 f"1..{min(height, width)} sensor pixels per side"
             )
-        if not 0 <= fovea < 1:
-            raise ValueError(f"fovea={fovea} is not accepted; use 0 (uniform) <= fovea < 1")
         self.pixels, self.fovea = pixels, fovea
         for axis, length in (("y", height), ("x", width)):
             cover = overlaps(foveated_edges(length, pixels, fovea), length)

@@ -101,18 +101,6 @@ def from_file(path: str) -> torch.Tensor:
     return normalize(torch.from_numpy(array))
 
 
-def to_logits(psf: torch.Tensor) -> torch.Tensor:
-    """Softmax logits of PSFs ``(..., k, k)``, for learning them: any update of the logits
-    leaves valid PSFs (non-negative, unit sum). A floor of 1e-4 of each PSF's peak keeps the
-    pixels outside its initial support reachable by the gradient (log 0 would never move)."""
-    return torch.log(psf + 1e-4 * psf.amax(dim=(-2, -1), keepdim=True))
-
-
-def from_logits(logits: torch.Tensor) -> torch.Tensor:
-    """The PSFs ``(..., k, k)`` of ``to_logits``' logits: a softmax over each kernel's pixels."""
-    return torch.softmax(logits.flatten(-2), dim=-1).view_as(logits)
-
-
 def extended_indices(n: int, before: int, after: int, pad_mode: PadMode) -> torch.Tensor:
     """Indices into a length-``n`` axis that extend it by ``before`` and ``after`` samples:
     mirrored without repeating the edge (``reflect``), periodic (``circular``) or the edge

@@ -10,7 +10,7 @@ import torch
 from deepimg.config.constraints import Odd, Range
 from deepimg.physics import psf as psfs
 from deepimg.physics import zernike
-from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.base import PhysicalLayer, PhysicalParameter
 from deepimg.physics.psf import PadMode
 
 # The aberrations a user sets by name, and their Noll index (deepimg/physics/zernike.py).
@@ -100,10 +100,8 @@ class Pupil(PhysicalLayer):
         learnable: bool = False,
     ) -> None:
         super().__init__(in_shape)
-        if psf_size % 2 == 0:
-            raise ValueError(f"psf_size={psf_size} must be odd, so the PSF has a centre pixel")
         self.airy_radius, self.psf_size = airy_radius, psf_size
-        self.pad_mode, self.learnable = pad_mode, learnable
+        self.pad_mode = pad_mode
         q = airy_radius / AIRY_FIRST_ZERO
         # A sampled pupil makes the PSF periodic, with period q * samples pixels: keep the
         # neighbouring copies at least two crops away.
@@ -120,7 +118,7 @@ class Pupil(PhysicalLayer):
         coefficients = torch.tensor(
             [defocus, astigmatism, astigmatism_oblique, coma, coma_vertical, spherical]
         )
-        self.register_physical("aberrations", coefficients, learnable)
+        self.aberrations = PhysicalParameter(coefficients, learnable=learnable)
 
     @property
     def wavefront(self) -> torch.Tensor:

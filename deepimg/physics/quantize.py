@@ -6,23 +6,12 @@ import math
 from typing import Annotated
 
 import torch
-from torch import nn
 
-from deepimg.config.constraints import Range, require_int
+from deepimg.config.constraints import Range
 from deepimg.physics import functional as F
-from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.base import PhysicalLayer, PhysicalParameter, Positive
 
 BITS = Range(1, 16)
-
-
-def scale_gradient(t: torch.Tensor, factor: float) -> torch.Tensor:
-    """``t`` unchanged in the forward pass, its gradient multiplied by ``factor`` in the backward.
-
-    Written as ``t0 + factor * (t - t0)`` with ``t0 = t.detach()``: ``t - t0`` is exactly zero,
-    so the value is ``t`` to the last bit while the gradient picks up the factor.
-    """
-    frozen = t.detach()
-    return frozen + factor * (t - frozen)
 
 
 class Quantize(PhysicalLayer):
@@ -38,7 +27,7 @@ class Quantize(PhysicalLayer):
 
     * Fixed step (default): ``s = 1 / Q``, so the full scale is 1 and ``y`` is the digital
       number divided by its full scale, in [0, 1].
-    * ``learn_step``: ``s = exp(log_step)`` is one learned positive scalar, starting at
+    * ``learn_step``: ``s = exp(latent)`` is one learned positive scalar, starting at
       ``1 / Q``. This is LSQ (Esser et al. 2020, "Learned Step Size Quantization"): rounding
       passes its gradient straight through, so ``dy/ds = DN - g x / s`` inside the range and
       ``Q`` where the ADC saturates (0 below zero), and that gradient is multiplied by
@@ -49,12 +38,14 @@ class Quantize(PhysicalLayer):
       suits 1 bit (``s = 1``) and 16 bits (``s = 1.5e-5``) alike.
 
     ``g`` is a per-pixel gain (unitless), 1 everywhere unless ``learnable``: then
-    ``g = exp(log_gain)`` is trained with the network, which moves each pixel's thresholds
+    ``g = exp(latent)`` is trained with the network, which moves each pixel's thresholds
     (for 1 bit with the fixed step, pixel (i, j) fires when ``x > 0.5 / g_ij``), and its map
     shows where the network wants more sensitivity. The clip keeps its true gradient in
     ``x`` (zero where saturated).
 
-    The learned step is one number: ``extra_repr`` shows it in the title of the run's example
+    ``learnable`` learns this layer's design, the per-pixel gains (each pixel's thresholds),
+    as in every layer; ``learn_step`` learns the one step that all pixels share, a separate
+    question (where the ADC's full scale should sit). The learned step is one number: ``extra_repr`` shows it in the title of the run's example
     figure, and ``maps()`` has it as ``adc_step`` (saved as ``.npy``, no picture).
     """
 
@@ -66,15 +57,13 @@ class Quantize(PhysicalLayer):
         learn_step: bool = False,
     ) -> None:
         super().__init__(in_shape)
-        require_int("bits", bits, BITS)
         self.bits = bits
-        self.learnable = learnable
-        self.learn_step = learn_step
-        if learnable:
-            # Log-parameterised so the gain stays positive after every optimizer step.
-            self.log_gain = nn.Parameter(torch.zeros(self.in_shape))
-        if learn_step:
-            self.log_step = nn.Parameter(torch.tensor(-math.log(self.top)))
+        # Both log-parameterised (``Positive``), so they stay positive after every step.
+        self.gain = PhysicalParameter(torch.ones(self.in_shape), Positive(), learnable)
+        step = torch.tensor(1.0 / self.top)
+        self.step = PhysicalParameter(
+            step, Positive(), learn_step, latent=torch.tensor(-math.log(self.top))
+        )
 
     @property
     def top(self) -> int:
@@ -82,38 +71,31 @@ class Quantize(PhysicalLayer):
         return 2**self.bits - 1
 
     @property
-    def gain(self) -> torch.Tensor | None:
-        return self.log_gain.exp() if self.learnable else None
-
-    @property
-    def step(self) -> torch.Tensor:
-        """The step ``s`` (irradiance per digital number), a 0-d tensor."""
-        if self.learn_step:
-            return self.log_step.exp()
-        return torch.tensor(1.0 / self.top)
+    def learn_step(self) -> bool:
+        return self.physical("step").learnable
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.learnable:
-            x = x * self.gain
-        if not self.learn_step:
-            return F.quantize(x, self.bits)
         pixels = math.prod(self.in_shape)
-        step = scale_gradient(self.step, 1.0 / math.sqrt(pixels * self.top))
-        digital_number = F.round_ste((x / step).clamp(0, self.top))
-        return digital_number * step
+        step = F.scale_gradient(self.step, 1.0 / math.sqrt(pixels * self.top))
+        # s * DN = F * quantize(g x / F) with the full scale F = Q s, gradients included
+        # (rounding straight through, the clip's true gradient). The fixed step 1 / Q gives
+        # F = 1 exactly in float32 for every bit depth, so the default ADC is F.quantize itself.
+        full_scale = step * self.top
+        return F.quantize(x * self.gain / full_scale, self.bits) * full_scale
 
     def to_scene(self, y: torch.Tensor) -> torch.Tensor:
-        """The digital values in scene units: divided by the learned gain, if any."""
-        return y / self.gain if self.learnable else y
+        """The digital values in scene units: divided by the gain."""
+        return y / self.gain
 
     def maps(self) -> dict[str, torch.Tensor]:
-        maps = {"gain": self.gain.detach()} if self.learnable else {}
+        maps = {"gain": self.gain.detach()} if self.physical("gain").learnable else {}
         if self.learn_step:
             maps["adc_step"] = self.step.detach()  # one number, in scene units
         return maps
 
     def extra_repr(self) -> str:
-        text = f"bits={self.bits}, learnable={self.learnable}, learn_step={self.learn_step}"
+        gain = self.physical("gain").learnable
+        text = f"bits={self.bits}, learnable={gain}, learn_step={self.learn_step}"
         if self.learn_step:
             step = self.step.item()
             text += f", step={step:.4g} (full scale {step * self.top:.4g})"

@@ -58,14 +58,6 @@ class Sensor(PhysicalLayer):
     def maps(self) -> dict[str, torch.Tensor]:
         return {f"{name}_{key}": v for name, p in self.parts.items() for key, v in p.maps().items()}
 
-    def project(self) -> None:
-        for part in self.parts.values():
-            part.project()
-
-    def anneal(self, progress: float) -> None:
-        for part in self.parts.values():
-            part.anneal(progress)
-
     def extra_repr(self) -> str:
         return " -> ".join(self.parts)
 

@@ -9,7 +9,7 @@ from torch import nn
 
 from deepimg.config.constraints import Odd, Range
 from deepimg.physics import psf as psfs
-from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.base import PhysicalLayer, PhysicalParameter, Simplex
 from deepimg.physics.psf import PadMode
 
 Blend = Literal["tiled", "smooth"]
@@ -56,7 +56,8 @@ class ShiftVariantBlur(PhysicalLayer):
 
     (with psf_grid=2 every centre is outermost, so all four PSFs are alike until learned).
     ``learnable=true`` trains K free-form PSFs initialised from these, each kept
-    non-negative with unit sum by a softmax over its logits.
+    non-negative with unit sum (a ``Simplex`` each).
+    ``self.psfs`` is ``(K, k, k)``, row by row over the grid.
     """
 
     def __init__(
@@ -78,7 +79,7 @@ class ShiftVariantBlur(PhysicalLayer):
                 f"use at most {min(height, width)} PSFs per side"
             )
         self.psf_grid, self.psf_blend = psf_grid, psf_blend
-        self.pad_mode, self.learnable = pad_mode, learnable
+        self.pad_mode = pad_mode
         self.sigmas = self.field_sigmas(sigma_center, sigma_edge)
         size = psf_size or psfs.kernel_size(3 * max(self.sigmas))
         kernels = torch.stack([psfs.gaussian(s, size) for s in self.sigmas]).float()
@@ -86,10 +87,7 @@ class ShiftVariantBlur(PhysicalLayer):
         # w_k(i, j) = wy_a(i) * wx_b(j) for k = (a, b): a product of partitions of unity is one.
         weights = torch.einsum("ah,bw->abhw", wy, wx).reshape(psf_grid**2, height, width)
         self.register_buffer("weights", weights.float(), persistent=False)
-        if learnable:
-            self.logits = nn.Parameter(psfs.to_logits(kernels))
-        else:
-            self.register_buffer("fixed_psfs", kernels)
+        self.psfs = PhysicalParameter(kernels, Simplex(dims=2), learnable)
 
     def field_sigmas(self, sigma_center: float, sigma_edge: float) -> list[float]:
         """Gaussian sigma (pixels) at each grid centre, row by row."""
@@ -98,13 +96,6 @@ class ShiftVariantBlur(PhysicalLayer):
         r2 = (cx**2 + cy**2).flatten()  # squared field height in grid pitches
         r2 = r2 / r2.max() if r2.max() > 0 else r2
         return (sigma_center + (sigma_edge - sigma_center) * r2).tolist()
-
-    @property
-    def psfs(self) -> torch.Tensor:
-        """The K current PSFs ``(K, k, k)``, row by row over the grid: non-negative, unit sum."""
-        if self.learnable:
-            return psfs.from_logits(self.logits)
-        return self.fixed_psfs
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, channels, height, width = x.shape
@@ -118,7 +109,7 @@ class ShiftVariantBlur(PhysicalLayer):
 
     def maps(self) -> dict[str, torch.Tensor]:
         """``psfs``: the PSFs tiled as on the field grid; ``weights``: the K weight maps."""
-        h = self.psfs.detach()
+        h = self.physical("psfs").design().detach()
         g, size = self.psf_grid, h.shape[-1]
         mosaic = h.view(g, g, size, size).permute(0, 2, 1, 3).reshape(g * size, g * size)
         return {"psfs": mosaic, "weights": self.weights}

@@ -8,7 +8,7 @@ import torch
 
 from deepimg.config.constraints import Range
 from deepimg.physics import functional as F
-from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.base import Bounded, PhysicalLayer, PhysicalParameter
 
 PHOTONS = Range(1e-3, 1e6)
 THRESHOLD = Range(1, 1e4)
@@ -95,13 +95,9 @@ class SinglePhoton(PhysicalLayer):
         photon_seed: int = 0,
     ) -> None:
         super().__init__(in_shape)
-        if not (isinstance(photons, (int, float)) and photons in PHOTONS):
-            raise ValueError(f"photons must be a number {PHOTONS}, got {photons!r}")
-        if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 1:
-            raise ValueError(f"threshold must be a whole number of photons >= 1, got {threshold!r}")
-        self.photons, self.learnable, self.photon_seed = float(photons), learnable, photon_seed
+        self.photons, self.photon_seed = float(photons), photon_seed
         thresholds = torch.full(self.in_shape, float(threshold))
-        self.register_physical("threshold", thresholds, learnable)
+        self.threshold = PhysicalParameter(thresholds, Bounded(low=THRESHOLD_MIN), learnable)
 
     @property
     def photon_threshold(self) -> torch.Tensor:
@@ -118,11 +114,6 @@ class SinglePhoton(PhysicalLayer):
             return fired
         p = firing_probability(lam, q)
         return fired + (p - p.detach())
-
-    @torch.no_grad()
-    def project(self) -> None:
-        if self.learnable:
-            self.threshold.clamp_(min=THRESHOLD_MIN)
 
     def maps(self) -> dict[str, torch.Tensor]:
         return {"threshold": self.photon_threshold.detach()} if self.learnable else {}

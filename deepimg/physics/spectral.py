@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import torch
-from torch import nn
 
 from deepimg.config.constraints import Range
-from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.base import PhysicalLayer, PhysicalParameter, Simplex
 
 
 def mix_channels(x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -68,7 +67,8 @@ class Spectral(PhysicalLayer):
     rows of ``spectral_weights``). The fixed filters are ``spectral_weights`` when given
     (rows rescaled to sum 1), otherwise the binning of C bands into K (``band_binning``:
     the identity when K = C). ``learnable=true`` trains the filters from there, as
-    ``W = softmax(logits)`` row by row, so every optimizer step leaves valid filters.
+    ``W = softmax(logits)`` row by row (a ``Simplex`` each), so every optimizer step leaves
+    valid filters. ``self.weights`` is ``W``, ``(K, C)``.
     On a one-channel dataset every channel is a copy of the scene.
     """
 
@@ -90,18 +90,9 @@ class Spectral(PhysicalLayer):
                 )
         else:
             weights = band_binning(spectral_channels or channels_in, channels_in)
-        self.learnable = learnable
-        if learnable:
-            # The 1% floor leaks a little of every band into every filter, so bands outside a
-            # filter's initial pass-band still get a gradient (a softmax of -inf never moves).
-            self.logits = nn.Parameter(torch.log(weights + 0.01))
-        else:
-            self.register_buffer("fixed_weights", weights)
-
-    @property
-    def weights(self) -> torch.Tensor:
-        """The filters ``(K, C)``: non-negative, each row summing to 1."""
-        return torch.softmax(self.logits, dim=1) if self.learnable else self.fixed_weights
+        # The 1% floor leaks a little of every band into every learned filter, so bands
+        # outside a filter's initial pass-band still get a gradient.
+        self.weights = PhysicalParameter(weights, Simplex(dims=1, floor=0.01), learnable)
 
     @property
     def out_shape(self) -> tuple[int, int, int]:
@@ -115,7 +106,9 @@ class Spectral(PhysicalLayer):
         return unmix_channels(y, self.weights)
 
     def maps(self) -> dict[str, torch.Tensor]:
-        return {"spectral_weights": self.weights.detach()}  # rows: channels k; columns: bands c
+        return {
+            "spectral_weights": self.physical("weights").design().detach()
+        }  # rows: channels k; columns: bands c
 
     def extra_repr(self) -> str:
         k, c = self.weights.shape

@@ -15,9 +15,9 @@ from tests.config.test_config import COLOUR_ONLY
 
 LEARNED = {  # each layer with as many parameters as it can have
     "blur": ["physical_layer.learnable=true"],
-    "cfa": ["physical_layer.pattern=learned"],
+    "cfa": ["physical_layer.learnable=true"],
     "exposure": ["physical_layer.learnable=true"],
-    "mask": ["physical_layer.layout=learned"],
+    "mask": ["physical_layer.learnable=true"],
     "pupil": ["physical_layer.learnable=true", "physical_layer.defocus=0.2"],
     "quantize": ["physical_layer.learnable=true", "physical_layer.learn_step=true"],
     "sensor": ["physical_layer.parts.blur.learnable=true"],

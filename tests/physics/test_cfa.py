@@ -75,8 +75,8 @@ def test_random_cfa_is_one_colour_per_pixel_about_a_third_each_and_seeded() -> N
     names = filter_names(tile(1).maps()["cfa"])
     assert len(names) == 3600 and "W" not in names
     assert all(0.3 < names.count(c) / 3600 < 0.37 for c in "RGB")
-    assert torch.equal(tile(1).fixed_filters, tile(1).fixed_filters)
-    assert not torch.equal(tile(1).fixed_filters, tile(2).fixed_filters)
+    assert torch.equal(tile(1).filters(), tile(1).filters())
+    assert not torch.equal(tile(1).filters(), tile(2).filters())
 
 
 def test_the_tile_repeats_across_the_sensor_and_is_cropped_to_it() -> None:
@@ -87,35 +87,39 @@ def test_the_tile_repeats_across_the_sensor_and_is_cropped_to_it() -> None:
     assert layer.maps()["cfa"].shape == (3, 4, 4)
     tile = layer.maps()["cfa"]
     assert torch.allclose(y[:, 0, 4:8, 8:12], (x[:, :, 4:8, 8:12] * tile).sum(dim=1))
-    small = ColorFilterArray((3, 5, 6), pattern="learned", cfa_tile=8)  # the tile is the scene
+    small = ColorFilterArray((3, 5, 6), learnable=True, cfa_tile=8)  # the tile is the scene
     assert small.maps()["cfa"].shape == (3, 5, 6)
 
 
 def test_learned_cfa_in_evaluation_is_one_filter_per_pixel() -> None:
-    layer = ColorFilterArray((3, 8, 8), pattern="learned", cfa_tile=4).eval()
+    layer = ColorFilterArray((3, 8, 8), learnable=True, cfa_tile=4).eval()
     x = torch.rand(2, 3, 8, 8)
     for scale in (0.0, 1.0, 10.0):
         with torch.no_grad():
-            layer.logits.add_(scale * torch.randn_like(layer.logits))
+            layer.physical("cfa").latent.add_(
+                scale * torch.randn_like(layer.physical("cfa").latent)
+            )
         tile = layer.maps()["cfa"]
         names = filter_names(tile)  # asserts every pixel is exactly one filter
-        choice = layer.logits.argmax(dim=0).flatten().tolist()
+        choice = layer.physical("cfa").latent.argmax(dim=0).flatten().tolist()
         assert names == [list(FILTERS)[i] for i in choice]
         assert torch.allclose(layer(x)[:, 0], (x * tile.repeat(1, 2, 2)).sum(dim=1))
 
 
 def test_learned_temperature_rises_and_the_soft_cfa_approaches_the_hard_one() -> None:
     torch.manual_seed(0)
-    layer = ColorFilterArray((3, 8, 8), pattern="learned", cfa_tile=4, cfa_temperature=50.0)
+    layer = ColorFilterArray((3, 8, 8), learnable=True, cfa_tile=4, cfa_temperature=50.0)
     with torch.no_grad():
-        layer.logits.copy_(torch.randn_like(layer.logits))  # logits spread as after training
+        layer.physical("cfa").latent.copy_(
+            torch.randn_like(layer.physical("cfa").latent)
+        )  # logits spread as after training
     x = torch.rand(2, 3, 8, 8)
     hard = layer.eval()(x)
     layer.train()
     temperatures, distances = [], []
     for progress in (0.0, 0.5, 1.0):
         layer.anneal(progress)
-        temperatures.append(layer.temperature)
+        temperatures.append(layer.physical("cfa").temperature.item())
         distances.append((layer(x) - hard).abs().mean().item())
     assert temperatures == pytest.approx([1.0, 50**0.5, 50.0])
     assert distances[0] > distances[1] > distances[2] and distances[2] < 0.1 * distances[0]
@@ -128,11 +132,11 @@ def test_fully_annealed_soft_cfa_is_nearly_hard_whatever_the_logits_scale(spread
     """Training ends on (almost) the CFA it is tested with, even when the logits have barely
     moved from their 0.01 start (an unscaled temperature left the learned mask soft)."""
     torch.manual_seed(2)
-    layer = ColorFilterArray((3, 8, 8), pattern="learned", cfa_tile=8)
+    layer = ColorFilterArray((3, 8, 8), learnable=True, cfa_tile=8)
     with torch.no_grad():
-        layer.logits.copy_(spread * torch.randn_like(layer.logits))
+        layer.physical("cfa").latent.copy_(spread * torch.randn_like(layer.physical("cfa").latent))
     layer.anneal(1.0)
-    soft, hard = layer.filter_weights(hard=False), layer.filter_weights(hard=True)
+    soft, hard = layer.physical("cfa").relaxed(), layer.physical("cfa").design()
     assert (soft * hard).sum(dim=0).mean() > 0.95  # weight on the filter the test CFA uses
 
 
@@ -143,7 +147,7 @@ def test_a_scene_that_is_not_rgb_is_refused(channels: int) -> None:
 
 
 def test_gradients_reach_the_scene_and_the_logits() -> None:
-    layer = ColorFilterArray((3, 8, 8), pattern="learned", cfa_tile=4)
+    layer = ColorFilterArray((3, 8, 8), learnable=True, cfa_tile=4)
     assert_gradients_reach_input_and_parameters(layer, torch.rand(2, 3, 8, 8))
 
 

@@ -58,7 +58,7 @@ def test_pattern_repeats_every_tile_pixels_even_when_the_tile_does_not_divide() 
 
 def test_fixed_exposures_are_a_buffer() -> None:
     layer = Exposure(SHAPE)
-    assert list(layer.parameters()) == [] and set(layer.state_dict()) == {"fixed_exposure"}
+    assert list(layer.parameters()) == [] and set(layer.state_dict()) == {"exposure.value"}
 
 
 def test_gradients_reach_the_scene_and_the_exposures() -> None:
@@ -75,7 +75,7 @@ def test_saturated_pixels_still_learn_their_exposure_through_the_clip() -> None:
     t = layer.exposure.detach()
     # Straight through: dy/dlog t = t x per pixel, dy/dx = t.
     per_position = 2 * (32 // 2) ** 2 * 0.9 * t
-    assert torch.allclose(layer.log_exposure.grad, per_position, rtol=1e-5)
+    assert torch.allclose(layer.physical("exposure").latent.grad, per_position, rtol=1e-5)
     assert torch.allclose(x.grad, layer.exposure_map().detach().expand_as(x))
 
 
@@ -87,7 +87,7 @@ def test_state_dict_round_trip_and_projection() -> None:
     assert_state_dict_round_trip(make, x)
     layer = make()
     with torch.no_grad():
-        layer.log_exposure.copy_(torch.tensor([[-50.0, 0.0], [3.0, 50.0]]))
+        layer.physical("exposure").latent.copy_(torch.tensor([[-50.0, 0.0], [3.0, 50.0]]))
     layer.project()
     assert layer.exposure[0, 0].item() == pytest.approx(1e-3)
     assert layer.exposure[1, 1].item() == pytest.approx(1e6, rel=1e-5)
@@ -99,9 +99,12 @@ def test_state_dict_round_trip_and_projection() -> None:
     [
         ({"tile": 2, "exposures": [1, 4, 16]}, "exposures has 3 values; tile=2 needs"),
         ({"tile": 3, "exposures": [1, 4, 16, 64]}, "tile=3 needs tile\\*tile = 9"),
-        ({"tile": 2, "exposures": [1, 4, 0, 64]}, "every exposure must be in 0.001..1e"),
+        (
+            {"tile": 2, "exposures": [1, 4, 0, 64]},
+            r"exposures=\[1, 4, 0, 64\] is not accepted; expected .*each a number in 0.001..1e",
+        ),
         ({"tile": 4, "exposure_ratio": 100.0}, "lower exposure_ratio or tile"),
-        ({"tile": 17}, "tile must be an integer in 1..16, got 17"),
+        ({"tile": 17}, "tile=17 is not accepted; expected an integer in 1..16"),
     ],
 )
 def test_bad_tile_or_exposure_list_is_refused_clearly(kwargs, message: str) -> None:

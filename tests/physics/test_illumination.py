@@ -14,7 +14,7 @@ from tests.physics.contract import (
 
 def test_each_exposure_is_the_power_weighted_sum_of_the_led_images() -> None:
     layer = Illumination((3, 4, 4), illumination_patterns=2, learnable=False)
-    layer.powers.copy_(torch.tensor([[1.0, 0.0, 0.5], [0.2, 0.2, 0.0]]))
+    layer.physical("powers").value.copy_(torch.tensor([[1.0, 0.0, 0.5], [0.2, 0.2, 0.0]]))
     x = torch.rand(2, 3, 4, 4)
     y = layer(x)
     assert y.shape == (2, 2, 4, 4) and layer.out_shape == (2, 4, 4)

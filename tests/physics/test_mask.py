@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from deepimg.physics.mask import Mask, soft_mask, top_k_mask
+from deepimg.physics.functional import soft_mask, top_k_mask
+from deepimg.physics.mask import Mask
 from tests.physics.contract import (
     assert_gradients_reach_input_and_parameters,
     assert_state_dict_round_trip,
@@ -33,20 +34,22 @@ def test_fixed_layouts_have_exactly_k_ones_in_train_and_eval(shape, layout: str,
 
 @pytest.mark.parametrize("relaxation", ["topk", "sigmoid"])
 def test_learned_mask_has_exactly_k_ones_in_eval_even_after_its_scores_move(relaxation) -> None:
-    layer = Mask((2, 16, 16), active_pixels=50, layout="learned", relaxation=relaxation).eval()
+    layer = Mask((2, 16, 16), active_pixels=50, learnable=True, relaxation=relaxation).eval()
     for scale in (0.0, 0.1, 10.0):
         with torch.no_grad():
-            layer.scores.add_(scale * torch.randn_like(layer.scores))
+            layer.physical("mask").latent.add_(
+                scale * torch.randn_like(layer.physical("mask").latent)
+            )
         mask = active(layer)
         assert ((mask == 0) | (mask == 1)).all() and mask.sum() == 50
-        assert torch.equal(mask, top_k_mask(layer.scores, 50))
+        assert torch.equal(mask, top_k_mask(layer.physical("mask").latent, 50))
 
 
 def test_topk_relaxation_trains_on_the_hard_mask_itself() -> None:
-    layer = Mask((1, 16, 16), active_pixels=50, layout="learned", relaxation="topk").train()
+    layer = Mask((1, 16, 16), active_pixels=50, learnable=True, relaxation="topk").train()
     with torch.no_grad():
-        layer.scores.copy_(torch.randn(16, 16))
-    assert torch.equal(active(layer), top_k_mask(layer.scores, 50))
+        layer.physical("mask").latent.copy_(torch.randn(16, 16))
+    assert torch.equal(active(layer), top_k_mask(layer.physical("mask").latent, 50))
 
 
 def test_top_k_keeps_exactly_k_even_with_ties() -> None:
@@ -84,9 +87,17 @@ def test_random_layout_is_reproducible_by_seed() -> None:
     assert not torch.equal(mask(3), mask(4))
 
 
-@pytest.mark.parametrize("k", [0, -1, 785, 10_000])
+@pytest.mark.parametrize("k", [785, 10_000])
 def test_k_outside_one_to_the_pixel_count_is_refused(k: int) -> None:
     with pytest.raises(ValueError, match=r"active_pixels=.*1\.\.784"):
+        Mask((1, 28, 28), active_pixels=k)
+
+
+@pytest.mark.parametrize("k", [0, -1])
+def test_k_below_one_is_refused_by_its_annotation(k: int) -> None:
+    with pytest.raises(
+        ValueError, match=rf"active_pixels={k} is not accepted; expected an integer in 1\.\.inf"
+    ):
         Mask((1, 28, 28), active_pixels=k)
 
 
@@ -97,7 +108,7 @@ def test_a_fraction_too_small_for_one_pixel_is_refused() -> None:
 
 @pytest.mark.parametrize("relaxation", ["topk", "sigmoid"])
 def test_gradients_reach_the_scene_and_the_scores(relaxation: str) -> None:
-    layer = Mask((2, 8, 8), active_pixels=16, layout="learned", relaxation=relaxation)
+    layer = Mask((2, 8, 8), active_pixels=16, learnable=True, relaxation=relaxation)
     assert_gradients_reach_input_and_parameters(layer, torch.rand(3, 2, 8, 8))
 
 
@@ -120,14 +131,16 @@ def test_soft_mask_spends_exactly_the_budget_and_its_gradient_keeps_it() -> None
 
 def test_sigmoid_temperature_rises_and_the_soft_mask_approaches_the_hard_one() -> None:
     torch.manual_seed(0)
-    layer = Mask((1, 16, 16), active_pixels=40, layout="learned", relaxation="sigmoid")
+    layer = Mask((1, 16, 16), active_pixels=40, learnable=True, relaxation="sigmoid")
     with torch.no_grad():
-        layer.scores.copy_(torch.randn(16, 16))  # scores spread as after some training
-    hard = layer.mask
+        layer.physical("mask").latent.copy_(
+            torch.randn(16, 16)
+        )  # scores spread as after some training
+    hard = layer.physical("mask").design()
     distances, temperatures = [], []
     for progress in (0.0, 0.25, 0.5, 0.75, 1.0):
         layer.anneal(progress)
-        temperatures.append(layer.temperature)
+        temperatures.append(layer.physical("mask").temperature.item())
         distances.append((active(layer.train()) - hard).abs().mean().item())
     assert temperatures[0] == 1 and temperatures[-1] == pytest.approx(100)
     assert all(a < b for a, b in zip(temperatures, temperatures[1:], strict=False))
@@ -142,11 +155,11 @@ def test_fully_annealed_soft_mask_is_nearly_hard_whatever_the_scores_scale(sprea
     scores (started 0.01 apart) ended with a standard deviation of 0.08, and an unscaled
     temperature of 100 left 39% of the light on inactive pixels (test accuracy 0.25-0.39)."""
     torch.manual_seed(1)
-    layer = Mask((1, 28, 28), active_pixels=78, layout="learned", relaxation="sigmoid")
+    layer = Mask((1, 28, 28), active_pixels=78, learnable=True, relaxation="sigmoid")
     with torch.no_grad():
-        layer.scores.copy_(spread * torch.randn(28, 28))
+        layer.physical("mask").latent.copy_(spread * torch.randn(28, 28))
     layer.anneal(1.0)
-    soft, hard = active(layer.train()), layer.mask
+    soft, hard = active(layer.train()), layer.physical("mask").design()
     assert (soft * (1 - hard)).sum() < 0.05 * 78  # light on pixels the test mask turns off
 
 
@@ -154,7 +167,7 @@ def test_fully_annealed_soft_mask_is_nearly_hard_whatever_the_scores_scale(sprea
 def test_learned_mask_moves_to_where_the_signal_is(relaxation: str) -> None:
     """Rewarding light from row 3 only: the K = 8 active pixels end up on row 3."""
     torch.manual_seed(0)
-    layer = Mask((1, 8, 8), active_pixels=8, layout="learned", relaxation=relaxation)
+    layer = Mask((1, 8, 8), active_pixels=8, learnable=True, relaxation=relaxation)
     weight = -torch.ones(8, 8)
     weight[3] = 1
     optimizer = torch.optim.Adam(layer.parameters(), lr=0.05)

@@ -78,7 +78,10 @@ def test_learned_gain_is_positive_trains_and_round_trips() -> None:
     for _ in range(5):
         optimizer.zero_grad()
         ((layer(x) - target) ** 2).mean().backward()
-        assert torch.isfinite(layer.log_gain.grad).all() and layer.log_gain.grad.abs().sum() > 0
+        assert (
+            torch.isfinite(layer.physical("gain").latent.grad).all()
+            and layer.physical("gain").latent.grad.abs().sum() > 0
+        )
         optimizer.step()
     assert (layer.gain > 0).all() and layer.gain.mean() > 1
     assert layer.maps()["gain"].shape == (1, 6, 6)
@@ -90,7 +93,7 @@ def test_learned_gain_is_positive_trains_and_round_trips() -> None:
 def with_step(bits: int, step: float, shape=(1, 1, 5)) -> Quantize:
     layer = Quantize(shape, bits=bits, learn_step=True)
     with torch.no_grad():
-        layer.log_step.fill_(math.log(step))
+        layer.physical("step").latent.fill_(math.log(step))
     return layer
 
 
@@ -135,7 +138,7 @@ def test_step_gradient_is_lsq_with_its_gradient_scale() -> None:
     dy_ds = torch.where(v > 3, 3.0, torch.where(v < 0, 0.0, v.round() - v))
     scale = 1 / math.sqrt(5 * 3)  # 1 / sqrt(pixels * Q)
     expected = step * scale * dy_ds.sum()  # chain rule through s = exp(log_step)
-    assert layer.log_step.grad.item() == pytest.approx(expected.item(), rel=1e-5)
+    assert layer.physical("step").latent.grad.item() == pytest.approx(expected.item(), rel=1e-5)
 
 
 @pytest.mark.parametrize("bits", [1, 2, 3])
@@ -170,4 +173,4 @@ def test_learned_step_and_gain_train_together_and_round_trip() -> None:
     x = torch.rand(4, 1, 8, 8)
     assert_gradients_reach_input_and_parameters(make(), x)
     assert_state_dict_round_trip(make, x)
-    assert set(make().state_dict()) == {"log_gain", "log_step"}
+    assert set(make().state_dict()) == {"gain.latent", "gain.value", "step.latent", "step.value"}

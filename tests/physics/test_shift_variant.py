@@ -83,7 +83,7 @@ def test_learned_psfs_stay_psfs_get_gradients_and_round_trip() -> None:
     assert_state_dict_round_trip(make, x)
     layer = make()
     with torch.no_grad():
-        layer.logits.add_(torch.randn_like(layer.logits))
+        layer.physical("psfs").latent.add_(torch.randn_like(layer.physical("psfs").latent))
     h = layer.psfs
     assert (h >= 0).all() and torch.allclose(h.sum(dim=(1, 2)), torch.ones(4))
     maps = layer.maps()

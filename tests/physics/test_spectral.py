@@ -49,7 +49,10 @@ def test_one_channel_scenes_give_copies() -> None:
     ("kwargs", "message"),
     [
         ({"spectral_weights": [[1, 0], [0, 1]]}, "rows of 3 numbers"),
-        ({"spectral_weights": [1, 0, 0]}, "rows of 3 numbers"),
+        (
+            {"spectral_weights": [1, 0, 0]},
+            r"spectral_weights=\[1, 0, 0\] is not accepted; expected a list of rows",
+        ),
         ({"spectral_weights": [[1, -0.5, 0]]}, "non-negative"),
         ({"spectral_weights": [[0, 0, 0]]}, "non-negative"),
         ({"spectral_weights": [[1, 0, 0]], "spectral_channels": 2}, "spectral_channels=2"),

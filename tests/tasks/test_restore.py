@@ -118,9 +118,9 @@ def test_exposure_is_divided_out_and_saturated_pixels_filled_from_neighbours() -
 
 LEARN = {  # the learnable version of each layer that has one
     "blur": ["physical_layer.learnable=true"],
-    "cfa": ["physical_layer.pattern=learned"],
+    "cfa": ["physical_layer.learnable=true"],
     "exposure": ["physical_layer.learnable=true"],
-    "mask": ["physical_layer.layout=learned"],
+    "mask": ["physical_layer.learnable=true"],
     # the learned step (LSQ); a learned gain is divided out again by the classical estimate,
     # and through the straight-through rounding that leaves it no gradient under restore
     "quantize": ["physical_layer.learn_step=true"],

@@ -75,6 +75,45 @@ def map_panels(name: str, panels: np.ndarray) -> plt.Figure:
     return fig
 
 
+def save_grids(
+    name: str, scene: torch.Tensor, grids: list[tuple[torch.Tensor, torch.Tensor]], path: Path
+) -> Path:
+    """The pixel grids (row and column edges in scene pixels) drawn over one scene, a colour
+    a grid: where each camera's or each sensor pixel's boundaries fall on what it sees."""
+    height, width = scene.shape[-2:]
+    fig, ax = plt.subplots(figsize=(4.2, 4.2))
+    ax.imshow(as_image(scene), cmap="gray", extent=(0, width, height, 0), vmin=0, vmax=1)
+    colours = plt.get_cmap("tab10")
+    for n, (rows, cols) in enumerate(grids):
+        style = {"color": colours(n % 10), "linewidth": 1.0, "alpha": 0.85}
+        for r in rows.cpu().tolist():
+            ax.axhline(r, **style)
+        for c in cols.cpu().tolist():
+            ax.axvline(c, **style)
+        ax.plot([], [], label=f"grid {n}" if len(grids) > 1 else "pixel edges", **style)
+    ax.set_xlim(-0.5, width + 0.5)
+    ax.set_ylim(height + 0.5, -0.5)
+    ax.legend(loc="upper right", fontsize=6, framealpha=0.6)
+    ax.set_title(f"{name} over a scene (scene pixels)", fontsize=9)
+    return save(fig, path, DPI)
+
+
+def save_curves(
+    name: str, x: torch.Tensor, x_label: str, lines: dict[str, torch.Tensor], path: Path
+) -> Path:
+    """Curves over a common axis (filters and spectra over wavelength): dashed for curves
+    labelled as emission, solid for the rest."""
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    for label, y in lines.items():
+        style = "--" if "emission" in label else "-"
+        ax.plot(x.cpu().numpy(), y.detach().cpu().numpy(), style, label=label, linewidth=1.4)
+    ax.set_xlabel(x_label)
+    ax.set_ylim(-0.02, 1.05)
+    ax.legend(fontsize=7, ncol=2, loc="upper right")
+    ax.set_title(name)
+    return save(fig, path, DPI)
+
+
 @torch.no_grad()
 def save_physics_figures(
     physics: torch.nn.Module, scenes: torch.Tensor, titles: list[str], folder: Path
@@ -90,4 +129,10 @@ def save_physics_figures(
     paths = [save_examples(scenes, sensed, titles, folder / "examples.png", layer)]
     for name, value in physics.maps().items():
         paths += save_map(name, value, folder)
+    grids = physics.grids() if hasattr(physics, "grids") else {}
+    for name, edges in grids.items():
+        paths.append(save_grids(name, scenes[0], edges, folder / f"{name}.png"))
+    curves = physics.curves() if hasattr(physics, "curves") else {}
+    for name, (x, x_label, lines) in curves.items():
+        paths.append(save_curves(name, x, x_label, lines, folder / f"{name}.png"))
     return paths

@@ -94,18 +94,31 @@ class Bounded(Constraint):
     """``low <= value <= high``, kept by clipping after every step.
 
     Clipped rather than reparameterised: a value can sit exactly at a bound (an LED off, a
-    threshold of one photon), which a sigmoid could only approach.
+    threshold of one photon), which a sigmoid could only approach. ``scale``: the optimizer
+    moves ``value / scale``, so that one learning rate suits a design in nm (scale 100) as
+    well as one in 0..1.
     """
 
-    def __init__(self, low: float | None = None, high: float | None = None) -> None:
-        self.low, self.high = low, high
+    def __init__(
+        self, low: float | None = None, high: float | None = None, scale: float = 1.0
+    ) -> None:
+        self.low, self.high, self.scale = low, high, scale
+
+    def design(self, latent: torch.Tensor) -> torch.Tensor:
+        return latent * self.scale if self.scale != 1 else latent
+
+    def to_latent(self, value: torch.Tensor) -> torch.Tensor:
+        return value / self.scale
 
     def project(self, latent: torch.Tensor) -> None:
-        latent.clamp_(self.low, self.high)
+        low = None if self.low is None else self.low / self.scale
+        high = None if self.high is None else self.high / self.scale
+        latent.clamp_(low, high)
 
     def holds(self, value: torch.Tensor) -> bool:
-        low_ok = self.low is None or bool((value >= self.low).all())
-        return low_ok and (self.high is None or bool((value <= self.high).all()))
+        slack = 1e-6 * self.scale  # latent * scale may overshoot a bound in the last bit
+        low_ok = self.low is None or bool((value >= self.low - slack).all())
+        return low_ok and (self.high is None or bool((value <= self.high + slack).all()))
 
 
 class Simplex(Constraint):
@@ -380,6 +393,22 @@ class PhysicalLayer(nn.Module):
         as ``.npy`` and as pictures in ``physics/``.
         """
         return {}
+
+    def grids(self) -> dict[str, list[tuple[torch.Tensor, torch.Tensor]]]:
+        """Pixel grids worth drawing over a scene: each name -> one ``(row_edges, col_edges)``
+        pair per grid (a camera's, a sensor's), in scene pixels; the run draws them over an
+        example scene as ``physics/<name>.png``."""
+        return {}
+
+    def curves(self) -> dict[str, tuple[torch.Tensor, str, dict[str, torch.Tensor]]]:
+        """Curves worth plotting (filter transmissions, emission spectra): each name ->
+        ``(x, x_label, {label: y})``; the run plots them as ``physics/<name>.png``."""
+        return {}
+
+    def penalty(self) -> torch.Tensor | float:
+        """A term the training loss adds to keep a learned design makeable (smooth filter
+        curves); 0 for most layers."""
+        return 0.0
 
     def project(self) -> None:
         """Restore every physical constraint after an optimizer step (without gradients)."""

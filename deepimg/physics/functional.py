@@ -166,3 +166,20 @@ def soft_mask(scores: torch.Tensor, k: int, temperature: float) -> torch.Tensor:
     slope = torch.sigmoid(z) * torch.sigmoid(-z)
     t = t0 + (slope * (scores - scores.detach())).sum() / slope.sum().clamp_min(1e-30)
     return torch.sigmoid(temperature * (scores - t))
+
+
+def interval_overlaps(edges: torch.Tensor, length: int) -> torch.Tensor:
+    """How much of each scene pixel ``[i, i + 1]`` (``i < length``) each sensor pixel covers.
+
+    ``edges`` ``(..., P + 1)`` are the P sensor pixels' boundaries along one axis, in scene
+    pixels and increasing; the result ``(..., P, length)`` is the length of the overlap of
+    ``[edges[p], edges[p + 1]]`` with ``[i, i + 1]``. A pixel's reading is the integral of a
+    scene that is constant over each of its pixels, so it is this matrix times the scene,
+    divided by the pixel's width. Piecewise linear in the edges, so differentiable in them:
+    moving an edge moves light between two sensor pixels. Edges outside ``[0, length]``
+    cover nothing there (a dark border).
+    """
+    i = torch.arange(length, device=edges.device, dtype=edges.dtype)
+    low = torch.maximum(edges[..., :-1, None], i)
+    high = torch.minimum(edges[..., 1:, None], i + 1)
+    return (high - low).clamp_min(0)

@@ -7,7 +7,8 @@ from typing import Annotated
 import torch
 
 from deepimg.config.constraints import Range
-from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.base import PhysicalLayer, PhysicalParameter, Simplex
+from deepimg.physics.functional import interval_overlaps
 
 
 def foveated_edges(length: int, pixels: int, fovea: float) -> torch.Tensor:
@@ -25,23 +26,15 @@ def foveated_edges(length: int, pixels: int, fovea: float) -> torch.Tensor:
     return length / 2 * (1 + (1 - fovea) * u + fovea * u**3)
 
 
-def overlaps(edges: torch.Tensor, length: int) -> torch.Tensor:
-    """``(pixels, length)``: how much of scene pixel ``[p, p + 1]`` each sensor pixel covers."""
-    p = torch.arange(length, dtype=torch.float64)
-    lo = torch.maximum(edges[:-1, None], p)
-    hi = torch.minimum(edges[1:, None], p + 1)
-    return (hi - lo).clamp_min(0)
-
-
 class PixelLayout(PhysicalLayer):
-    """A foveated sensor: ``pixels`` x ``pixels`` pixels, small in the centre, large at the edge.
+    """Pixels of different sizes: ``pixels`` x ``pixels`` of them, foveated, uniform or learned.
 
     Each axis of the scene (``H`` and ``W`` scene pixels) is cut into ``pixels`` intervals
     whose edges follow ``foveated_edges`` (``fovea`` = 0: uniform, up to 0.95: strongly
-    foveated); the sensor's pixels are the products of these intervals, so it has exactly
-    ``pixels**2`` of them, the budget of a uniform ``pixels`` x ``pixels`` sensor. Each one
-    integrates the irradiance over its area (the scene taken as constant over each of its
-    own pixels):
+    foveated: small in the centre, large at the edge); the sensor's pixels are the products
+    of these intervals, so it has exactly ``pixels**2`` of them, the budget of a uniform
+    ``pixels`` x ``pixels`` sensor. Each one integrates the irradiance over its area (the
+    scene taken as constant over each of its own pixels):
 
         s(a, b) = (1 / |P_ab|) sum_{i,j} |P_ab  and  pixel (i, j)| x(i, j)      = A_y X A_x^T
 
@@ -56,6 +49,13 @@ class PixelLayout(PhysicalLayer):
     is kept. Units: relative irradiance in, the same out. Central sensor pixels narrower
     than a scene pixel cannot see finer detail than the scene has: keep
     ``(1 - fovea) * H / pixels >= 1`` for every pixel to add information.
+
+    The design is the pixels' widths along each axis as shares of the side, ``widths_y``
+    and ``widths_x`` (each a ``Simplex``: positive, summing to 1, so the edges
+    ``H * cumsum(widths)`` are monotone and span the scene with the same pixel count).
+    ``learnable=true`` learns them, starting from the ``fovea`` layout: the area integral
+    is piecewise linear in the edges, so the gradient moves each boundary towards where
+    the network wants smaller pixels.
     """
 
     def __init__(
@@ -63,6 +63,7 @@ class PixelLayout(PhysicalLayer):
         in_shape: tuple[int, int, int],
         pixels: Annotated[int, Range(1, 4096)] = 14,
         fovea: Annotated[float, Range(0, 0.95)] = 0.5,
+        learnable: bool = False,
     ) -> None:
         super().__init__(in_shape)
         _, height, width = self.in_shape
@@ -73,45 +74,73 @@ class PixelLayout(PhysicalLayer):
             )
         self.pixels, self.fovea = pixels, fovea
         for axis, length in (("y", height), ("x", width)):
-            cover = overlaps(foveated_edges(length, pixels, fovea), length)
-            area = cover.sum(dim=1, keepdim=True)  # the sensor pixels' widths, scene pixels
-            # Derived from the arguments, so rebuilt rather than saved (persistent=False).
-            self.register_buffer(f"average_{axis}", (cover / area).float(), persistent=False)
-            self.register_buffer(f"render_{axis}", cover.T.float(), persistent=False)
-            self.register_buffer(f"pitch_{axis}", area.squeeze(1).float(), persistent=False)
+            shares = foveated_edges(length, pixels, fovea).diff() / length
+            setattr(self, f"widths_{axis}", PhysicalParameter(shares, Simplex(dims=1), learnable))
+
+    def edges(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The pixels' boundaries along y and x, ``pixels + 1`` each, in scene pixels."""
+        found = []
+        for widths, length in (
+            (self.widths_y, self.in_shape[1]),
+            (self.widths_x, self.in_shape[2]),
+        ):
+            # In float64: 28 float32 widths of 1/28 would put the edges 1e-7 off the pixels.
+            shares = widths.double()
+            ends = torch.cat([shares.new_zeros(1), shares.cumsum(0)])
+            found.append(length * ends / ends[-1])  # exactly 0 and the side at the ends
+        return found[0], found[1]
+
+    def coverage(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(pixels, H)`` and ``(pixels, W)``: the overlap of each sensor pixel's interval
+        with each scene pixel, in scene pixels."""
+        rows, cols = self.edges()
+        return interval_overlaps(rows, self.in_shape[1]), interval_overlaps(cols, self.in_shape[2])
 
     @property
     def sensor_pixels(self) -> int:
         """The number of sensor pixels: exactly ``pixels**2``."""
-        return len(self.pitch_y) * len(self.pitch_x)
+        return self.pixels**2
 
     @property
     def pixel_pitch(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Widths of the sensor pixels along y and x, in scene pixels."""
-        return self.pitch_y, self.pitch_x
+        rows, cols = self.edges()
+        return rows.diff(), cols.diff()
 
     def sense(self, x: torch.Tensor) -> torch.Tensor:
         """The sensor's readings ``(B, C, pixels, pixels)``: each pixel's mean irradiance."""
-        return self.average_y.to(x.dtype) @ x @ self.average_x.to(x.dtype).T
+        along_y, along_x = (c.to(x.dtype) for c in self.coverage())
+        # A learned pixel can shrink to nothing (its width underflows): it then reads 0.
+        average_y = along_y / along_y.sum(dim=1, keepdim=True).clamp_min(1e-30)
+        average_x = along_x / along_x.sum(dim=1, keepdim=True).clamp_min(1e-30)
+        return average_y @ x @ average_x.T
 
     def render(self, s: torch.Tensor) -> torch.Tensor:
         """Readings painted back over the scene's pixels ``(B, C, H, W)``."""
-        return self.render_y.to(s.dtype) @ s @ self.render_x.to(s.dtype).T
+        along_y, along_x = (c.to(s.dtype) for c in self.coverage())
+        return along_y.T @ s @ along_x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.render(self.sense(x))
 
+    def grids(self) -> dict[str, list[tuple[torch.Tensor, torch.Tensor]]]:
+        rows, cols = self.edges()
+        return {"pixel_edges": [(rows.detach(), cols.detach())]}
+
     def maps(self) -> dict[str, torch.Tensor]:
         """``pixel_area``: the area (scene pixels) of the sensor pixel over each scene pixel;
         ``pixel_grid``: the sensor pixels as a checkerboard, to show their boundaries."""
-        a = torch.arange(self.pixels, device=self.pitch_y.device)
-        checker = ((a[:, None] + a[None, :]) % 2).float()
-        area = torch.outer(self.pitch_y, self.pitch_x)
-        return {"pixel_area": self.render(area), "pixel_grid": self.render(checker)}
+        with torch.no_grad():
+            pitch_y, pitch_x = self.pixel_pitch
+            a = torch.arange(self.pixels, device=pitch_y.device)
+            checker = ((a[:, None] + a[None, :]) % 2).float()
+            area = torch.outer(pitch_y, pitch_x)
+            return {"pixel_area": self.render(area), "pixel_grid": self.render(checker)}
 
     def extra_repr(self) -> str:
+        pitch = torch.cat(self.pixel_pitch).detach()
+        layout = "learnable" if self.learnable else f"fovea={self.fovea:g}"
         return (
-            f"sensor {self.pixels}x{self.pixels} = {self.sensor_pixels} pixels, "
-            f"fovea={self.fovea:g}, pitch {self.pitch_x.min():.3g}..{self.pitch_x.max():.3g} "
-            "scene pixels"
+            f"sensor {self.pixels}x{self.pixels} = {self.sensor_pixels} pixels, {layout}, "
+            f"pitch {pitch.min():.3g}..{pitch.max():.3g} scene pixels"
         )

@@ -58,6 +58,19 @@ class Sensor(PhysicalLayer):
     def maps(self) -> dict[str, torch.Tensor]:
         return {f"{name}_{key}": v for name, p in self.parts.items() for key, v in p.maps().items()}
 
+    def curves(self) -> dict[str, tuple[torch.Tensor, str, dict[str, torch.Tensor]]]:
+        return {
+            f"{name}_{key}": v for name, p in self.parts.items() for key, v in p.curves().items()
+        }
+
+    def penalty(self) -> torch.Tensor | float:
+        return sum(part.penalty() for part in self.parts.values())
+
+    def grids(self) -> dict[str, list[tuple[torch.Tensor, torch.Tensor]]]:
+        return {
+            f"{name}_{key}": v for name, p in self.parts.items() for key, v in p.grids().items()
+        }
+
     def extra_repr(self) -> str:
         return " -> ".join(self.parts)
 

@@ -146,7 +146,7 @@ class ImagingModule(pl.LightningModule):
             loss = self._step(batch, "train")
         if batch_idx % self.trainer.log_every_n_steps == 0:  # a live loss for the progress bar
             self.log("train/loss_step", loss, prog_bar=True, on_step=True, on_epoch=False)
-        return loss + self.regularization.penalty(self.network)
+        return loss + self.regularization.penalty(self.network) + self.physics.penalty()
 
     def on_train_batch_start(self, batch, batch_idx: int) -> None:
         total = max(1, int(self.trainer.estimated_stepping_batches))

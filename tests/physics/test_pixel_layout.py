@@ -91,3 +91,38 @@ def test_gradients_reach_the_scene() -> None:
 def test_bad_values_are_refused(pixels: int, fovea: float, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         PixelLayout((1, 28, 28), pixels=pixels, fovea=fovea)
+
+
+def test_learned_boundaries_stay_monotone_with_the_same_pixel_count_after_a_large_step() -> None:
+    layer = PixelLayout((1, 28, 28), pixels=7, fovea=0.3, learnable=True)
+    optimizer = torch.optim.Adam(layer.parameters(), lr=10.0)
+    for _ in range(3):
+        optimizer.zero_grad()
+        (layer(torch.rand(2, 1, 28, 28)) * torch.randn(2, 1, 28, 28)).sum().backward()
+        optimizer.step()
+    for axis, edges in zip("yx", layer.edges(), strict=True):
+        assert (layer.physical(f"widths_{axis}").design() > 0).all()  # every pixel keeps a width
+        assert len(edges) == 8 and (edges.diff() >= 0).all()  # (one of 1e-21 adds nothing to 28)
+        length = 28
+        assert edges[0].item() == 0 and edges[-1].item() == pytest.approx(length)
+    x = torch.rand(2, 1, 28, 28)
+    assert torch.allclose(layer(x).sum(dim=(2, 3)), x.sum(dim=(2, 3)), rtol=1e-4)  # light kept
+
+
+def test_learned_pixels_get_smaller_where_the_detail_is() -> None:
+    """Scenes with fine texture in their top rows only: learning to reproduce them through 7
+    pixels a side moves the row boundaries up, so the top pixels end up the smallest."""
+    torch.manual_seed(0)
+    layer = PixelLayout((1, 28, 28), pixels=7, fovea=0.0, learnable=True)
+    optimizer = torch.optim.Adam(layer.parameters(), lr=0.05)
+    for _ in range(150):
+        x = torch.full((8, 1, 28, 28), 0.5)
+        x[:, :, :8] = torch.rand(8, 1, 8, 28)  # detail in rows 0..7
+        optimizer.zero_grad()
+        (layer(x) - x).pow(2).mean().backward()
+        optimizer.step()
+    pitch_y, pitch_x = layer.pixel_pitch
+    assert pitch_y[0] < 0.75 * 4 and pitch_y[-1] > 4  # uniform pitch: 4 scene pixels
+    assert pitch_y[:2].sum() < pitch_y[-2:].sum()
+    (grid,) = layer.grids()["pixel_edges"]
+    assert torch.allclose(grid[0], layer.edges()[0])

@@ -78,7 +78,7 @@ def test_polynomials_are_orthonormal_over_the_unit_disk() -> None:
 
 
 def test_a_perfect_lens_gives_the_airy_pattern() -> None:
-    layer = Pupil(SHAPE, airy_radius=4.0, psf_size=31)
+    layer = Pupil(SHAPE, airy_radius=4.0, psf_size=31, psf_oversample=1)  # pixel centres
     h = layer.psf.double()
     assert (h >= 0).all() and h.sum().item() == pytest.approx(1, abs=1e-6)
     assert torch.allclose(h, h.flip(0), atol=1e-9) and torch.allclose(h, h.flip(1), atol=1e-9)
@@ -170,3 +170,63 @@ def test_even_aberrations_have_no_gradient_at_a_perfect_lens() -> None:
 def test_an_even_psf_size_is_refused() -> None:
     with pytest.raises(ValueError, match=r"psf_size=8 is not accepted; expected .* odd"):
         Pupil(SHAPE, psf_size=8)
+
+
+def airy_on_pixels(radius: float, size: int, fine: int = 15) -> torch.Tensor:
+    """The Airy pattern with its first zero ``radius`` pixels out, integrated over each pixel
+    (``fine`` x ``fine`` points a pixel), normalised to sum 1."""
+    y, x = centred_grid(size * fine)
+    v = 3.8317059702075125 * torch.hypot(x, y) / fine / radius
+    airy = torch.where(v > 0, 2 * torch.special.bessel_j1(v) / v.clamp_min(1e-12), 1) ** 2
+    h = airy.view(size, fine, size, fine).sum(dim=(1, 3))
+    return h / h.sum()
+
+
+@pytest.mark.parametrize(
+    ("airy_radius", "oversample", "chosen"),
+    [(1.0, None, 9), (2.0, None, 5), (3.0, None, 3), (2.0, 9, 9)],
+)
+def test_the_psf_is_integrated_over_each_pixel(airy_radius: float, oversample, chosen) -> None:
+    layer = Pupil(SHAPE, airy_radius=airy_radius, psf_size=15, psf_oversample=oversample,
+                  pupil_samples=256)  # fmt: skip
+    assert layer.psf_oversample == chosen
+    h = layer.psf.double()
+    assert h.sum().item() == pytest.approx(1, abs=1e-6)
+    assert torch.allclose(h, airy_on_pixels(airy_radius, 15, fine=21), atol=1e-2 * h.max().item())
+
+
+def test_a_psf_sampled_below_nyquist_is_refused() -> None:
+    # airy_radius 2: the cut-off is 0.61 cycles per pixel, above the 0.5 that one sample holds.
+    with pytest.raises(ValueError, match=r"psf_oversample=1 samples the PSF below Nyquist .* >= 3"):
+        Pupil(SHAPE, airy_radius=2.0, psf_oversample=1)
+    assert Pupil(SHAPE, airy_radius=2.5, psf_oversample=1).psf_oversample == 1
+
+
+def test_a_free_phase_starts_as_its_zernike_lens_and_learns_any_shape() -> None:
+    zernike = Pupil(SHAPE, defocus=0.2, coma=0.1, psf_size=9)
+    free = Pupil(SHAPE, defocus=0.2, coma=0.1, psf_size=9, pupil_phase="free", learnable=True)
+    assert torch.allclose(free.psf, zernike.psf, atol=1e-6)
+    target = torch.zeros(9, 9)
+    target[4, 2] = target[4, 6] = 0.5  # two spots: no low-order Zernike lens makes this
+    optimizer = torch.optim.Adam(free.parameters(), lr=0.02)
+    for _ in range(200):
+        optimizer.zero_grad()
+        (free.psf - target).pow(2).sum().backward()
+        optimizer.step()
+    h = free.psf.detach()
+    assert h[4, 2] + h[4, 6] > 3 * (zernike.psf[4, 2] + zernike.psf[4, 6])
+    assert h.sum().item() == pytest.approx(1, abs=1e-6) and (h >= 0).all()
+    assert free.maps()["wavefront"].shape == (64, 64) and "zernike_waves" not in free.maps()
+
+
+def test_an_amplitude_mask_stays_in_0_to_1_and_dims_the_pupil() -> None:
+    layer = Pupil(SHAPE, pupil_amplitude=True, learnable=True, psf_size=9, coma=0.1)
+    optimizer = torch.optim.SGD(layer.parameters(), lr=1e3)
+    (layer.psf * torch.randn(9, 9)).sum().backward()
+    optimizer.step()
+    layer.project()
+    amplitude = layer.maps()["pupil_amplitude"]
+    assert amplitude.min() >= 0 and amplitude.max() <= 1 and (amplitude < 1).any()
+    assert torch.equal(
+        amplitude[layer.aperture == 0], torch.zeros_like(amplitude[layer.aperture == 0])
+    )

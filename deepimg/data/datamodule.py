@@ -17,6 +17,7 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, S
 
 from deepimg.config.constraints import Range
 from deepimg.data.canvas import Background, Canvas
+from deepimg.data.fluorophores import FluorophoreScenes, fluorophore_data
 from deepimg.data.splits import stratified_take
 from deepimg.errors import UserError
 
@@ -142,6 +143,9 @@ class ImageDataModule(pl.LightningDataModule):
     then carries each object's centre. ``dynamic_range`` D > 1 makes HDR scenes:
     each scene is multiplied by its own seeded log-uniform factor in [1, D], so scenes exceed
     the sensor's full scale of 1 (an ``exposure`` pattern then has something to recover).
+    ``fluorophores`` K makes scenes of K fluorophores from a grayscale source, one
+    concentration map a channel (``fluorophore_scenes``: ``mixture`` or ``one``, see
+    ``data/fluorophores.py``), for ``physical_layer=fluorescence``.
     """
 
     has_classes = True  # labels are classes to learn (not so for patches: their source image)
@@ -159,9 +163,12 @@ class ImageDataModule(pl.LightningDataModule):
         background: Background = "zero",
         background_level: Annotated[float, Range(0, 1)] = 0.2,
         mask_threshold: Annotated[float, Range(0, 1)] = 0.1,
+        fluorophores: Annotated[int, Range(1, 16)] | None = None,
+        fluorophore_scenes: FluorophoreScenes = "mixture",
         augmentation: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
         super().__init__()
+        self.fluorophores, self.fluorophore_scenes = fluorophores, fluorophore_scenes
         self.dynamic_range = float(dynamic_range)
         self.mask_threshold = mask_threshold  # silhouettes for segmentation, of full scale
         self.background, self.background_level = background, background_level
@@ -191,7 +198,15 @@ class ImageDataModule(pl.LightningDataModule):
         # later, find the files in place.
         if os.environ.get("LOCAL_RANK", "0") == "0":
             self.prepare_data()
-        self.raw = self.load()
+        raw = self.load()
+        if self.fluorophores is not None:
+            try:
+                raw = fluorophore_data(
+                    raw, self.fluorophores, self.fluorophore_scenes, self.split_seed
+                )
+            except ValueError as err:
+                raise UserError(str(err)) from None
+        self.raw = raw
         self._make_splits()
 
     def use_canvas(self, size: int | None = None) -> None:

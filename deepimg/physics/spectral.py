@@ -12,14 +12,14 @@ from deepimg.physics.base import PhysicalLayer, PhysicalParameter, Simplex
 
 def mix_channels(x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """``y_k = sum_c weights[k, c] x_c``, pixel by pixel: ``(B, C, H, W) -> (B, K, H, W)``."""
-    return torch.einsum("kc,bchw->bkhw", weights, x)
+    return torch.einsum("kc,bchw->bkhw", weights, x).contiguous()  # einsum may permute
 
 
 def unmix_channels(y: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """The least-squares inverse of ``mix_channels``: ``x = pinv(weights) y``, ``(B, K, H, W)
     -> (B, C, H, W)``; exact when the K mixes are independent and K >= C, the minimum-norm
     solution otherwise."""
-    return torch.einsum("ck,bkhw->bchw", torch.linalg.pinv(weights), y)
+    return torch.einsum("ck,bkhw->bchw", torch.linalg.pinv(weights), y).contiguous()
 
 
 def band_binning(channels_out: int, channels_in: int) -> torch.Tensor:

@@ -51,7 +51,13 @@ def test_dataset_and_physical_layer_build_and_run(
 ) -> None:
     monkeypatch.setenv("DEEPIMG_DATA", str(tmp_path))
     small = SMALL_SENSOR.get(layer, []) if dataset == "digits" else []
-    cfg = config.compose([f"dataset={dataset}", f"physical_layer={layer}", *roots[dataset], *small])
+    # Fluorescence reads K concentration maps: three fluorophores from a grayscale source
+    # (the colour sources' three channels serve as three maps as they are).
+    gray = dataset in ("digits", "mnist")
+    maps = ["dataset.fluorophores=3"] if layer == "fluorescence" and gray else []
+    cfg = config.compose(
+        [f"dataset={dataset}", f"physical_layer={layer}", *roots[dataset], *small, *maps]
+    )
     config.check_config(cfg)
     datamodule = build_datamodule(cfg)
     if layer in COLOUR_ONLY and datamodule.channels == 1:

@@ -11,9 +11,11 @@ import torch
 
 from deepimg.physics.base import PhysicalLayer
 from deepimg.physics.blur import Blur
+from deepimg.physics.cameras import Cameras
 from deepimg.physics.cfa import ColorFilterArray
 from deepimg.physics.downsample import Downsample
 from deepimg.physics.exposure import Exposure
+from deepimg.physics.fluorescence import Fluorescence
 from deepimg.physics.identity import Identity
 from deepimg.physics.illumination import Illumination
 from deepimg.physics.mask import Mask
@@ -49,10 +51,12 @@ LAYERS: dict[str, tuple[tuple[int, int, int], Callable[[bool], PhysicalLayer] | 
     "identity": (GRAY, None),
     "downsample": (GRAY, None),
     "noise": (GRAY, None),
-    "pixel_layout": (GRAY, None),
+    "pixel_layout": (GRAY, lambda s, ln: PixelLayout(s, pixels=5, fovea=0.3, learnable=ln)),
+    "cameras": (GRAY, lambda s, ln: Cameras(s, cameras=3, camera_pixels=5, offsets="random", learnable=ln)),
     "quantize": (GRAY, lambda s, ln: Quantize(s, bits=3, learnable=ln, learn_step=ln)),
     "blur": (GRAY, lambda s, ln: Blur(s, sigma=1.0, learnable=ln)),
     "pupil": (GRAY, lambda s, ln: Pupil(s, learnable=ln, **ABERRATED)),
+    "pupil_free": (GRAY, lambda s, ln: Pupil(s, pupil_phase="free", pupil_amplitude=True, learnable=ln, **ABERRATED)),
     "shift_variant": (GRAY, lambda s, ln: ShiftVariantBlur(s, psf_grid=2, learnable=ln)),
     "exposure": (GRAY, lambda s, ln: Exposure(s, tile=2, exposure_ratio=2.0, learnable=ln)),
     "single_photon": (GRAY, lambda s, ln: SinglePhoton(s, photons=4.0, threshold=2, learnable=ln)),
@@ -61,13 +65,14 @@ LAYERS: dict[str, tuple[tuple[int, int, int], Callable[[bool], PhysicalLayer] | 
     "cfa": (RGB, lambda s, ln: ColorFilterArray(s, cfa_tile=4, learnable=ln)),
     "spectral": (RGB, lambda s, ln: Spectral(s, spectral_channels=2, learnable=ln)),
     "illumination": (RGB, lambda s, ln: Illumination(s, illumination_patterns=2, learnable=ln)),
+    "fluorescence": (RGB, lambda s, ln: Fluorescence(s, filters=2, learnable=ln)),
+    "fluorescence_free": (RGB, lambda s, ln: Fluorescence(s, filters=2, filter_shape="free", learnable=ln)),
     "sensor": (GRAY, lambda s, ln: Sensor(s, parts=chain(ln))),
 }  # fmt: skip
 FIXED_ONLY = {
     "identity": lambda s: Identity(s),
     "downsample": lambda s: Downsample(s, pixels=6),
     "noise": lambda s: Noise(s, photons=100.0, read_noise_e=2.0),
-    "pixel_layout": lambda s: PixelLayout(s, pixels=6),
 }
 CASES = [(n, False) for n in LAYERS] + [(n, True) for n, (_, b) in LAYERS.items() if b]
 

@@ -29,6 +29,7 @@ from deepimg.config import compose as config
 from deepimg.config.overrides import OVERRIDE, expand_short_keys
 from deepimg.config.trust import load_untrusted
 from deepimg.errors import UserError
+from deepimg.physics.base import PhysicalLayer
 from deepimg.training.build import build_datamodule, build_module
 from deepimg.training.checkpoint import load_checkpoint
 
@@ -96,25 +97,29 @@ def load_weights(module: pl.LightningModule, state_dict: dict[str, torch.Tensor]
             "the network must match the checkpoint's: leave the model's keys as trained "
             f"(missing {missing[:3]}, unexpected {unexpected[:3]})"
         )
-    saved = {k.removeprefix("physics."): v for k, v in physics.items()}
-    # A fixed design is rebuilt from the config, so `bits=8` means 8 bits; a learned one
-    # (saved with its latent) is the checkpoint's, even in a layer built with learnable=false.
+    load_physics(module.physics, {k.removeprefix("physics."): v for k, v in physics.items()})
+
+
+def load_physics(physics: PhysicalLayer, saved: dict[str, torch.Tensor]) -> None:
+    """A checkpoint's physical layer into ``physics``, which may be another sensor.
+
+    A fixed design is rebuilt from the config, so ``bits=8`` means 8 bits; a learned one
+    (saved with its latent) is taken from the checkpoint, also into a layer built with
+    ``learnable=false``, which then tests it frozen. What the new layer cannot use is named.
+    """
     learned = {k.removesuffix(".latent") for k in saved if k.endswith(".latent")}
     saved = {k: v for k, v in saved.items() if not k.endswith(".value") or k[:-6] in learned}
-    physics = {"physics." + k: v for k, v in saved.items()}
-    usable = {k: v for k, v in saved.items() if module.physics.fits(k, v)}
-    module.physics.load_state_dict(usable, strict=False)
-    skipped = sorted(set(physics) - {"physics." + k for k in usable})
-    # A learned design re-tested with learnable=false: its value is used, not its latent.
-    frozen = [
-        k for k in skipped if k.rpartition(".")[0].removeprefix("physics.") + ".value" in usable
-    ]
+    usable = {k: v for k, v in saved.items() if physics.fits(k, v)}
+    physics.load_state_dict(usable, strict=False)
+    unused = sorted(set(saved) - set(usable))
+    owner = {k: k.rpartition(".")[0] for k in unused}
+    frozen = sorted({owner[k] for k in unused if owner[k] + ".value" in usable})
     if frozen:
-        owners = sorted({k.rpartition(".")[0] for k in frozen})
-        log.warning("testing the learned design of %s as it is, frozen", ", ".join(owners))
-    skipped = [k for k in skipped if k not in frozen]
-    if skipped:
-        log.warning("physical-layer parameters not used by the new layer: %s", ", ".join(skipped))
+        shown = ", ".join(f"physics.{name}" for name in frozen)
+        log.warning("testing the learned design of %s as it is, frozen", shown)
+    others = [f"physics.{k}" for k in unused if owner[k] not in frozen]
+    if others:
+        log.warning("physical-layer parameters not used by the new layer: %s", ", ".join(others))
 
 
 def checkpoints(ckpt: str) -> list[Path]:

@@ -336,6 +336,15 @@ class PhysicalLayer(nn.Module):
         found = super().__getattr__(name)
         return found() if isinstance(found, PhysicalParameter) else found
 
+    def require_pixels(self, name: str, pixels: int) -> None:
+        """Refuse a sensor of more ``pixels`` per side than the scene has (no new detail)."""
+        _, height, width = self.in_shape
+        if pixels > min(height, width):
+            raise ValueError(
+                f"{name}={pixels} is more than the scene has ({height}x{width}); "
+                f"choose {name} in 1..{min(height, width)}"
+            )
+
     def physical(self, name: str) -> PhysicalParameter:
         """The physical parameter ``name`` itself (``self.<name>`` is its current value)."""
         found = self._modules.get(name)

@@ -48,10 +48,13 @@ class Cameras(PhysicalLayer):
                         [(a + dy_n) p, (a + 1 + dy_n) p] x [(b + dx_n) q, (b + 1 + dx_n) q]
 
     each pixel the mean irradiance over its area (unitless, as the scene's), ``h`` the
-    Gaussian PSF of every camera's lens (``camera_sigma`` scene pixels; 0: none). The
+    Gaussian PSF of camera n's lens (``camera_sigma`` scene pixels, one for every camera or a
+    list of one per camera; 0: none). The
     cameras look at a distant, flat scene, so what tells them apart is where their pixel
     grids fall on it: their sub-pixel offsets. The measurement stacks the cameras as
-    channels, ``(n C, P, P)``, camera by camera.
+    channels, ``(n C, P, P)``, camera by camera; ``render=true`` instead paints them back over
+    the scene's pixels (``to_scene``'s shift-and-add, ``(C, H, W)``), so that a network reads
+    where each camera's pixels lay, as ``pixel_layout`` does for its pixels.
 
     ``offsets``: ``grid`` (spread evenly over one camera pixel, see ``grid_offsets``) or
     ``random`` (uniform in ``[-offset_range, offset_range]``, drawn with ``offset_seed``).
@@ -69,33 +72,43 @@ class Cameras(PhysicalLayer):
         offsets: Literal["grid", "random"] = "grid",
         offset_range: Annotated[float, Range(0, 8)] = 0.5,
         offset_seed: int = 0,
-        camera_sigma: Annotated[float, Range(0, 20)] = 0.0,
+        camera_sigma: Annotated[float, Range(0, 20)] | list[Annotated[float, Range(0, 20)]] = 0.0,
+        render: bool = False,
         learnable: bool = False,
     ) -> None:
         super().__init__(in_shape)
-        _, height, width = self.in_shape
-        if camera_pixels > min(height, width):
-            raise ValueError(
-                f"camera_pixels={camera_pixels} is more than the {height}x{width} scene has; "
-                f"choose camera_pixels in 1..{min(height, width)}"
-            )
-        self.cameras, self.camera_pixels = cameras, camera_pixels
+        self.require_pixels("camera_pixels", camera_pixels)
+        self.cameras, self.camera_pixels, self.render = cameras, camera_pixels, render
         if offsets == "grid":
             start = grid_offsets(cameras).clamp(-offset_range, offset_range)
         else:
             start = random_offsets(cameras, offset_range, offset_seed)
         self.offsets = PhysicalParameter(start, Bounded(-offset_range, offset_range), learnable)
-        self.register_buffer("lens", psfs.gaussian(camera_sigma).float(), persistent=False)
+        self.register_buffer("lenses", self.lens_psfs(camera_sigma), persistent=False)
+
+    def lens_psfs(self, sigma: float | list[float]) -> torch.Tensor:
+        """``(1 or n, k, k)``: one Gaussian PSF for every camera, or one per camera, on one
+        kernel size (the widest's)."""
+        sigmas = [float(sigma)] if isinstance(sigma, (int, float)) else [float(s) for s in sigma]
+        if len(sigmas) not in (1, self.cameras):
+            raise ValueError(
+                f"camera_sigma has {len(sigmas)} values for {self.cameras} cameras; give one "
+                "value, or one per camera"
+            )
+        size = psfs.kernel_size(3 * max(sigmas))
+        return torch.stack([psfs.gaussian(s, size) for s in sigmas]).float()
 
     @property
     def out_shape(self) -> tuple[int, int, int]:
+        if self.render:
+            return self.in_shape
         return (self.cameras * self.in_shape[0], self.camera_pixels, self.camera_pixels)
 
     def edges(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Each camera's pixel boundaries in scene pixels, ``(n, P + 1)`` along rows and along
         columns."""
         _, height, width = self.in_shape
-        k = torch.arange(self.camera_pixels + 1, device=self.lens.device, dtype=torch.float32)
+        k = torch.arange(self.camera_pixels + 1, device=self.lenses.device, dtype=torch.float32)
         offsets = self.offsets
         rows = (k + offsets[:, :1]) * (height / self.camera_pixels)
         cols = (k + offsets[:, 1:]) * (width / self.camera_pixels)
@@ -108,15 +121,23 @@ class Cameras(PhysicalLayer):
         return interval_overlaps(rows, self.in_shape[1]), interval_overlaps(cols, self.in_shape[2])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = psfs.convolve(x, self.lens, "zeros")  # the scene is dark outside its borders
+        # Each camera's lens blurs the scene, dark outside its borders: (B, 1 or n, C, H, W).
+        seen = torch.stack([psfs.convolve(x, lens, "zeros") for lens in self.lenses], dim=1)
         along_rows, along_cols = self.coverage()
         area = (self.in_shape[1] / self.camera_pixels) * (self.in_shape[2] / self.camera_pixels)
-        y = torch.einsum("npi,bcij,nqj->bncpq", along_rows.to(x), x, along_cols.to(x)) / area
-        return y.flatten(1, 2)
+        seen = seen.expand(-1, self.cameras, -1, -1, -1)
+        y = torch.einsum("npi,bncij,nqj->bncpq", along_rows.to(x), seen, along_cols.to(x)) / area
+        y = y.flatten(1, 2)
+        return self.shift_and_add(y) if self.render else y
 
     def to_scene(self, y: torch.Tensor) -> torch.Tensor:
-        """Shift-and-add: each camera's pixels painted back over the scene pixels they cover,
-        averaged where several cameras cover a pixel (weighted by the covered area)."""
+        """Shift-and-add (see ``shift_and_add``), or ``y`` itself when it is rendered already."""
+        return y if self.render else self.shift_and_add(y)
+
+    def shift_and_add(self, y: torch.Tensor) -> torch.Tensor:
+        """Each camera's pixels painted back over the scene pixels they cover, averaged where
+        several cameras cover a pixel (weighted by the covered area): ``(B, n C, P, P)`` ->
+        ``(B, C, H, W)``."""
         along_rows, along_cols = (c.to(y) for c in self.coverage())
         y = y.unflatten(1, (self.cameras, self.in_shape[0]))
         painted = torch.einsum("npi,bncpq,nqj->bcij", along_rows, y, along_cols)

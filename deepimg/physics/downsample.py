@@ -39,11 +39,7 @@ class Downsample(PhysicalLayer):
         if factor is not None:  # binning wins, so `factor=2` alone is enough on the command line
             self.sensor_size = (max(1, h // factor), max(1, w // factor))
         elif pixels is not None:
-            if pixels > min(h, w):
-                raise ValueError(
-                    f"pixels={pixels} is more than the scene has ({h}x{w}); "
-                    f"choose pixels in 1..{min(h, w)}"
-                )
+            self.require_pixels("pixels", pixels)
             self.sensor_size = (pixels, pixels)
         else:
             raise ValueError("set pixels (sensor pixels per side) or factor (binning)")

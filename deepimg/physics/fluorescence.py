@@ -247,8 +247,12 @@ class Fluorescence(PhysicalLayer):
         return self.smoothness * self.transmission.diff(dim=1).pow(2).sum()
 
     def maps(self) -> dict[str, torch.Tensor]:
-        """``crosstalk``: ``S`` ``(M, K)``, rows filters, columns fluorophores."""
-        return {"crosstalk": self.crosstalk().detach()}
+        """``crosstalk``: ``S`` ``(M, K)``, rows filters, columns fluorophores; for bands,
+        ``filter_bands``: ``(M, 2)``, each band's centre and width in nm."""
+        maps = {"crosstalk": self.crosstalk().detach()}
+        if self.filter_shape == "bandpass":
+            maps["filter_bands"] = torch.stack([self.centers, self.widths], dim=1).detach()
+        return maps
 
     def curves(self) -> dict[str, tuple[torch.Tensor, str, dict[str, torch.Tensor]]]:
         """``filters``: the emission spectra (scaled to peak 1) and the filter curves."""

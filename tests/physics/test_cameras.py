@@ -89,7 +89,10 @@ def test_cameras_on_a_grid_measure_independent_combinations_of_the_scene() -> No
 
 
 def test_camera_pixels_beyond_the_scene_are_refused() -> None:
-    with pytest.raises(ValueError, match="camera_pixels=40 is more than the 28x28 scene has"):
+    with pytest.raises(
+        ValueError,
+        match=r"camera_pixels=40 is more than the scene has \(28x28\); choose camera_pixels in 1..28",
+    ):
         Cameras((1, 28, 28), camera_pixels=40)
 
 
@@ -98,3 +101,24 @@ def test_the_grids_are_each_cameras_pixel_edges() -> None:
     assert len(grids) == 4
     rows, cols = grids[0]
     assert rows.shape == cols.shape == (8,) and torch.allclose(rows.diff(), torch.full((7,), 4.0))
+
+
+def test_each_camera_may_have_its_own_lens() -> None:
+    x = torch.rand(2, 1, 12, 12)
+    layer = Cameras((1, 12, 12), cameras=2, camera_pixels=12, camera_sigma=[0.0, 1.5])
+    shifted(layer, [[0.0, 0.0], [0.0, 0.0]])
+    y = layer(x)
+    assert torch.allclose(y[:, 0], x[:, 0], atol=1e-6)  # the first camera is sharp
+    blurred = Cameras((1, 12, 12), cameras=1, camera_pixels=12, camera_sigma=1.5)
+    assert torch.allclose(y[:, 1], shifted(blurred, [[0.0, 0.0]])(x)[:, 0], atol=1e-6)
+    with pytest.raises(ValueError, match="camera_sigma has 3 values for 2 cameras"):
+        Cameras((1, 12, 12), cameras=2, camera_sigma=[0.5, 1.0, 1.5])
+
+
+def test_rendered_cameras_are_their_shift_and_add_at_the_scenes_size() -> None:
+    x = torch.rand(2, 1, 28, 28)
+    stacked = Cameras((1, 28, 28), cameras=4, camera_pixels=7)
+    rendered = Cameras((1, 28, 28), cameras=4, camera_pixels=7, render=True)
+    assert rendered.out_shape == (1, 28, 28)
+    assert torch.allclose(rendered(x), stacked.to_scene(stacked(x)), atol=1e-6)
+    assert torch.equal(rendered.to_scene(rendered(x)), rendered(x))

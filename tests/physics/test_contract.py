@@ -53,6 +53,7 @@ LAYERS: dict[str, tuple[tuple[int, int, int], Callable[[bool], PhysicalLayer] | 
     "noise": (GRAY, None),
     "pixel_layout": (GRAY, lambda s, ln: PixelLayout(s, pixels=5, fovea=0.3, learnable=ln)),
     "cameras": (GRAY, lambda s, ln: Cameras(s, cameras=3, camera_pixels=5, offsets="random", learnable=ln)),
+    "cameras_rendered": (GRAY, lambda s, ln: Cameras(s, cameras=2, camera_pixels=5, camera_sigma=[0.5, 1.0], render=True, learnable=ln)),
     "quantize": (GRAY, lambda s, ln: Quantize(s, bits=3, learnable=ln, learn_step=ln)),
     "blur": (GRAY, lambda s, ln: Blur(s, sigma=1.0, learnable=ln)),
     "pupil": (GRAY, lambda s, ln: Pupil(s, learnable=ln, **ABERRATED)),
@@ -87,6 +88,15 @@ def scenes(name: str, batch: int = 3) -> torch.Tensor:
     return 0.05 + 0.9 * torch.rand(
         batch, *LAYERS[name][0], generator=torch.Generator().manual_seed(1)
     )
+
+
+def moved(layer: PhysicalLayer) -> PhysicalLayer:
+    """The layer with its learnable design moved away from where it started (as by training)."""
+    with torch.no_grad():
+        for p in layer.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    layer.project()
+    return layer
 
 
 @pytest.mark.parametrize(("name", "learnable"), CASES)
@@ -133,11 +143,7 @@ def test_constraints_hold_after_a_large_optimizer_step(name: str) -> None:
 
 @pytest.mark.parametrize(("name", "learnable"), CASES)
 def test_state_dict_round_trip_and_deterministic_evaluation(name: str, learnable: bool) -> None:
-    first, x = build(name, learnable), scenes(name)
-    with torch.no_grad():
-        for p in first.parameters():
-            p.add_(0.3 * torch.randn_like(p))
-    first.project()
+    first, x = moved(build(name, learnable)), scenes(name)
     second = build(name, learnable)
     second.load_state_dict(first.state_dict())
     first.eval()
@@ -150,11 +156,7 @@ def test_state_dict_round_trip_and_deterministic_evaluation(name: str, learnable
 @pytest.mark.parametrize("name", [n for n, learnable in CASES if learnable])
 def test_the_same_layer_built_fixed_uses_a_learned_design(name: str) -> None:
     """``deepimg eval ... learnable=false`` on a learned checkpoint: the learned design, frozen."""
-    learned, x = build(name, True), scenes(name)
-    with torch.no_grad():
-        for p in learned.parameters():
-            p.add_(0.3 * torch.randn_like(p))
-    learned.project()
+    learned, x = moved(build(name, True)), scenes(name)
     fixed = build(name, False)
     with torch.no_grad():  # as evaluation runs (with gradients, matmul may sum in another order)
         before = fixed.eval()(x)

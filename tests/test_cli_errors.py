@@ -43,7 +43,7 @@ def outputs_unchanged(workdir: Path) -> bool:
 @pytest.mark.parametrize(
     ("args", "fragments"),
     [
-        (["physical_layer=blurr"], ["blurr", "accepted: blur, cfa,"]),
+        (["physical_layer=blurr"], ["blurr", "accepted: blur, cameras, cfa,"]),
         (["bits=17"], ["physical_layer.bits=17", "1..16"]),
         (["bits=abc"], ["'abc'", "an integer in 1..16"]),
         (["bits=1.5"], ["1.5", "an integer in 1..16"]),

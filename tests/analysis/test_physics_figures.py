@@ -11,10 +11,13 @@ from hydra.utils import instantiate
 
 from deepimg.analysis.physics_figures import save_physics_figures
 from deepimg.config import compose as config
-from tests.config.test_config import COLOUR_ONLY
+from tests.config.test_config import THREE_CHANNELS
 
 LEARNED = {  # each layer with as many parameters as it can have
     "blur": ["physical_layer.learnable=true"],
+    "cameras": ["physical_layer.learnable=true"],
+    "fluorescence": ["physical_layer.learnable=true"],
+    "pixel_layout": ["physical_layer.learnable=true"],
     "cfa": ["physical_layer.learnable=true"],
     "exposure": ["physical_layer.learnable=true"],
     "mask": ["physical_layer.learnable=true"],
@@ -30,12 +33,14 @@ LEARNED = {  # each layer with as many parameters as it can have
 @pytest.mark.parametrize("option", config.groups()["physical_layer"])
 def test_every_map_is_saved_as_numbers_and_a_picture(option: str, tmp_path: Path) -> None:
     cfg = config.compose([f"physical_layer={option}", *LEARNED.get(option, [])])
-    shape = (3, 28, 28) if option in COLOUR_ONLY else (1, 28, 28)
+    shape = (3, 28, 28) if option in THREE_CHANNELS else (1, 28, 28)
     layer = instantiate(cfg.physical_layer, in_shape=shape)
     scenes = torch.rand(3, *shape)
     save_physics_figures(layer, scenes, ["a", "b", "c"], tmp_path)
 
     assert (tmp_path / "examples.png").stat().st_size > 1000
+    for name in (*layer.grids(), *layer.curves()):  # pixel grids over a scene, spectra
+        assert (tmp_path / f"{name}.png").stat().st_size > 5000, name
     maps = layer.maps()
     if option in LEARNED:
         assert maps, f"{option} has learnable parameters but shows none"

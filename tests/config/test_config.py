@@ -37,12 +37,14 @@ def test_option_composes_and_passes_the_check(group: str, option: str) -> None:
 
 
 COLOUR_ONLY = {"cfa", "illumination"}  # layers that need a multi-channel scene
+# Scenes of three channels: the colour layers, and fluorescence (its three default dyes).
+THREE_CHANNELS = COLOUR_ONLY | {"fluorescence"}
 
 
 @pytest.mark.parametrize("option", config.groups()["physical_layer"])
 def test_physical_layer_runs_a_forward_pass(option: str) -> None:
     cfg = config.compose([f"physical_layer={option}"])
-    shape = (3, 28, 28) if option in COLOUR_ONLY else (1, 28, 28)
+    shape = (3, 28, 28) if option in THREE_CHANNELS else (1, 28, 28)
     layer = instantiate(cfg.physical_layer, in_shape=shape)
     for training in (True, False):
         layer.train(training)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from deepimg.analysis.plotting import plt, save
 from deepimg.analysis.predictions import device_of
+
+if TYPE_CHECKING:
+    from deepimg.physics.base import PhysicalLayer
 
 DPI = 120
 
@@ -116,9 +120,9 @@ def save_curves(
 
 @torch.no_grad()
 def save_physics_figures(
-    physics: torch.nn.Module, scenes: torch.Tensor, titles: list[str], folder: Path
+    physics: PhysicalLayer, scenes: torch.Tensor, titles: list[str], folder: Path
 ) -> list[Path]:
-    """``examples.png`` and every map the layer reports, into ``folder``."""
+    """``examples.png`` and every map, grid and curve the layer reports, into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     was_training = physics.training
     physics.eval()
@@ -129,10 +133,8 @@ def save_physics_figures(
     paths = [save_examples(scenes, sensed, titles, folder / "examples.png", layer)]
     for name, value in physics.maps().items():
         paths += save_map(name, value, folder)
-    grids = physics.grids() if hasattr(physics, "grids") else {}
-    for name, edges in grids.items():
+    for name, edges in physics.grids().items():
         paths.append(save_grids(name, scenes[0], edges, folder / f"{name}.png"))
-    curves = physics.curves() if hasattr(physics, "curves") else {}
-    for name, (x, x_label, lines) in curves.items():
+    for name, (x, x_label, lines) in physics.curves().items():
         paths.append(save_curves(name, x, x_label, lines, folder / f"{name}.png"))
     return paths

@@ -128,17 +128,19 @@ class Cameras(PhysicalLayer):
         seen = seen.expand(-1, self.cameras, -1, -1, -1)
         y = torch.einsum("npi,bncij,nqj->bncpq", along_rows.to(x), seen, along_cols.to(x)) / area
         y = y.flatten(1, 2)
-        return self.shift_and_add(y) if self.render else y
+        return self.shift_and_add(y, (along_rows, along_cols)) if self.render else y
 
     def to_scene(self, y: torch.Tensor) -> torch.Tensor:
         """Shift-and-add (see ``shift_and_add``), or ``y`` itself when it is rendered already."""
         return y if self.render else self.shift_and_add(y)
 
-    def shift_and_add(self, y: torch.Tensor) -> torch.Tensor:
+    def shift_and_add(
+        self, y: torch.Tensor, coverage: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> torch.Tensor:
         """Each camera's pixels painted back over the scene pixels they cover, averaged where
         several cameras cover a pixel (weighted by the covered area): ``(B, n C, P, P)`` ->
-        ``(B, C, H, W)``."""
-        along_rows, along_cols = (c.to(y) for c in self.coverage())
+        ``(B, C, H, W)``; ``coverage``: the layer's, when the caller has it already."""
+        along_rows, along_cols = (c.to(y) for c in coverage or self.coverage())
         y = y.unflatten(1, (self.cameras, self.in_shape[0]))
         painted = torch.einsum("npi,bncpq,nqj->bcij", along_rows, y, along_cols)
         weight = torch.einsum("npi,nqj->ij", along_rows, along_cols)

@@ -107,21 +107,27 @@ class PixelLayout(PhysicalLayer):
         rows, cols = self.edges()
         return rows.diff(), cols.diff()
 
-    def sense(self, x: torch.Tensor) -> torch.Tensor:
-        """The sensor's readings ``(B, C, pixels, pixels)``: each pixel's mean irradiance."""
-        along_y, along_x = (c.to(x.dtype) for c in self.coverage())
+    def sense(
+        self, x: torch.Tensor, coverage: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> torch.Tensor:
+        """The sensor's readings ``(B, C, pixels, pixels)``: each pixel's mean irradiance
+        (``coverage``: the layer's, when the caller has it already)."""
+        along_y, along_x = (c.to(x.dtype) for c in coverage or self.coverage())
         # A learned pixel can shrink to nothing (its width underflows): it then reads 0.
         average_y = along_y / along_y.sum(dim=1, keepdim=True).clamp_min(1e-30)
         average_x = along_x / along_x.sum(dim=1, keepdim=True).clamp_min(1e-30)
         return average_y @ x @ average_x.T
 
-    def render(self, s: torch.Tensor) -> torch.Tensor:
+    def render(
+        self, s: torch.Tensor, coverage: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> torch.Tensor:
         """Readings painted back over the scene's pixels ``(B, C, H, W)``."""
-        along_y, along_x = (c.to(s.dtype) for c in self.coverage())
+        along_y, along_x = (c.to(s.dtype) for c in coverage or self.coverage())
         return along_y.T @ s @ along_x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.render(self.sense(x))
+        coverage = self.coverage()  # once a batch: a learned layout's edges change each step
+        return self.render(self.sense(x, coverage), coverage)
 
     def grids(self) -> dict[str, list[tuple[torch.Tensor, torch.Tensor]]]:
         rows, cols = self.edges()

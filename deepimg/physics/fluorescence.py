@@ -76,8 +76,11 @@ def spectra_from_file(
     file = Path(path).expanduser()
     if not file.is_file():
         raise ValueError(f"spectra_file '{path}' does not exist")
-    with file.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    try:
+        with file.open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except (UnicodeDecodeError, csv.Error):
+        raise ValueError(f"spectra_file '{path}' is not a CSV text file") from None
     columns = [c for c in (rows[0] if rows else {}) if c != "wavelength_nm"]
     if not rows or "wavelength_nm" not in rows[0] or not columns:
         raise ValueError(
@@ -91,8 +94,10 @@ def spectra_from_file(
         table = np.array(
             [[float(r["wavelength_nm"])] + [float(r[n]) for n in chosen] for r in rows]
         )
-    except ValueError:
-        raise ValueError(f"spectra_file '{path}' holds a value that is not a number") from None
+    except (ValueError, TypeError):  # TypeError: a row shorter than the header (None)
+        raise ValueError(
+            f"spectra_file '{path}' holds a value that is not a number, or a row with too few"
+        ) from None
     order = np.argsort(table[:, 0])
     x = table[order, 0]
     curves = [

@@ -107,8 +107,15 @@ def test_free_curves_are_penalised_for_roughness_and_the_penalty_smooths_them() 
         ({"fluorophores": ["DAPI", "Cy5"]}, "2 fluorophores .* but the scenes have 3 channels; set dataset.fluorophores=2"),
         ({"filters": 2, "filter_centers_nm": [500.0]}, "filters=2 needs 2 filter_centers_nm"),
         ({"spectra_file": "/nonexistent.csv"}, "spectra_file '/nonexistent.csv' does not exist"),
+        ({"spectra_file": "SHORT"}, "holds a value that is not a number, or a row with too few"),
+        ({"spectra_file": "BINARY"}, "is not a CSV text file"),
     ],
 )  # fmt: skip
-def test_bad_values_are_one_line(kwargs: dict, message: str) -> None:
+def test_bad_values_are_one_line(kwargs: dict, message: str, tmp_path: Path) -> None:
+    files = {"SHORT": b"wavelength_nm,a,b,c\n500,1\n", "BINARY": bytes(range(128, 256))}
+    if kwargs.get("spectra_file") in files:  # files someone sent: short rows, not even text
+        path = tmp_path / "spectra.csv"
+        path.write_bytes(files[kwargs["spectra_file"]])
+        kwargs = {"spectra_file": str(path)}
     with pytest.raises(ValueError, match=message):
         Fluorescence((3, 6, 6), **kwargs)

@@ -312,11 +312,24 @@ def sweep_variants(overrides: list[str], searched: bool = False) -> list[list[st
     return variants
 
 
+def refuse_rerun(args: Sequence[str]) -> None:
+    """Hydra's ``--experimental-rerun FILE`` unpickles FILE, and a pickle can run any code:
+    a file someone sent must never reach it. argparse also takes any prefix of the flag
+    (``--experimental-re``), so the flag is found as Hydra's own parser finds it."""
+    ns, _ = hydra_parser().parse_known_args(list(args))
+    if ns.experimental_rerun is not None:
+        raise UserError(
+            f"--experimental-rerun {ns.experimental_rerun} is not accepted: Hydra would "
+            "unpickle that file, which can run any code; resume a run with resume=DIR"
+        )
+
+
 def run_hydra(task, argv: list[str], config_name: str) -> None:
     import hydra
 
     from deepimg.config.compose import conf_dir, register_resolvers
 
+    refuse_rerun(argv)  # every way into Hydra passes here, DDP's other ranks included
     register_resolvers()
     # Hydra reads its overrides from sys.argv. argv[0] stays this program, because Lightning's
     # DDP launcher starts the other ranks as `python argv[0] argv[1:] hydra.run.dir=...`.
@@ -327,6 +340,7 @@ def run_hydra(task, argv: list[str], config_name: str) -> None:
 def train_command(args: list[str]) -> None:
     from deepimg.commands.signals import RunInterrupted, interruptible
 
+    refuse_rerun(args)
     resume = [a.partition("=")[2] for a in args if a.startswith("resume=")]
     if resume and not resume[-1]:
         raise UserError("resume= needs a folder: a run's (outputs/<date>/<time>) or a sweep's")
@@ -457,7 +471,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     command = args[0]
     if command not in COMMANDS and is_ddp_rank():
-        run_hydra(train_job, args, "train")  # another rank of a DDP run: see run_hydra
+        try:
+            run_hydra(train_job, args, "train")  # another rank of a DDP run: see run_hydra
+        except UserError as err:
+            fail("train", err)
         return
     if command not in COMMANDS:
         fail("", f"unknown command '{command}'; accepted: {', '.join(COMMANDS)}")

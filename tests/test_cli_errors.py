@@ -107,3 +107,38 @@ def test_missing_data_root_found_at_load_time(workdir: Path) -> None:
     (workdir / "empty").mkdir()
     result = run_cli("train", "dataset.root=empty", "trainer.max_epochs=1", cwd=workdir)
     assert_one_line_error(result, "dataset.root 'empty' lacks train-images-idx3-ubyte.gz")
+
+
+class Payload:
+    """Unpickled, it creates the file it names: what a crafted --experimental-rerun FILE runs."""
+
+    def __init__(self, victim: Path) -> None:
+        self.victim = victim
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.victim}",))
+
+
+@pytest.mark.parametrize("flag", ["--experimental-rerun", "--experimental-re", "--exp"])
+def test_hydras_rerun_flag_never_unpickles_a_file(
+    tmp_path: Path, capsys, monkeypatch, flag: str
+) -> None:
+    """Hydra unpickles the file given to --experimental-rerun (any prefix of the flag works
+    with argparse): deepimg refuses it with one line, in process, before Hydra starts."""
+    import pickle
+
+    from deepimg.cli import main
+
+    victim, pickled = tmp_path / "victim.txt", tmp_path / "config.pickle"
+    pickled.write_bytes(pickle.dumps(Payload(victim)))
+    monkeypatch.chdir(tmp_path)
+    for args in (["train", flag, str(pickled)], ["train", f"{flag}={pickled}", "bits=2"]):
+        with pytest.raises(SystemExit) as stop:
+            main(args)
+        assert stop.value.code == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and "is not accepted" in lines[0] and "resume=DIR" in lines[0]
+    assert not victim.exists()
+    assert not (tmp_path / "outputs").exists()

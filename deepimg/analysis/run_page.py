@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pandas as pd
-import yaml
 
 from deepimg.analysis import html
 from deepimg.analysis.html import Html
 from deepimg.analysis.tables import headline
+from deepimg.config.received import ReceivedFileError, read_bytes, read_yaml
 
 PAGE = "index.html"
+MAX_JSON_BYTES = 2**20  # the analysis.json and metrics.json that deepimg writes are a few kB
 
 
 class Figure(NamedTuple):
@@ -124,9 +125,9 @@ def describe_run(run_dir: Path, values: dict) -> list[object]:
     if "ckpt" in values:
         return [f"re-test of {values['ckpt']}", f"overrides: {values.get('overrides') or 'none'}"]
     if overrides.is_file():
-        lines = [
-            o for o in yaml.safe_load(overrides.read_text()) or [] if not o.startswith("hydra")
-        ]
+        saved = read_yaml(overrides)
+        saved = saved if isinstance(saved, list) else []
+        lines = [str(o) for o in saved if not str(o).startswith("hydra")]
         return [f"overrides: {' '.join(lines) or 'none (the defaults)'}"]
     return []
 
@@ -141,7 +142,15 @@ def metrics_section(values: dict) -> Html | None:
 
 
 def read_json(path: Path) -> dict:
-    return json.loads(path.read_text()) if path.is_file() else {}
+    """A JSON object that deepimg wrote into a run folder, or {} where it is absent or
+    unreadable: the folder may have come from someone else (see ``config.received``)."""
+    if not (path.exists() or path.is_symlink()):
+        return {}
+    try:
+        values = json.loads(read_bytes(path, path.parent, MAX_JSON_BYTES))
+    except (ReceivedFileError, ValueError, RecursionError):
+        return {}
+    return values if isinstance(values, dict) else {}
 
 
 def csv_table(path: Path, index_name: str) -> Html:

@@ -15,9 +15,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from deepimg.config.received import ReceivedFileError, read_bytes
 from deepimg.errors import UserError
 
 METRICS = "metrics.json"
+MAX_METRICS_BYTES = 2**20  # deepimg writes a few kB
 
 
 def write_metrics(run_dir: str | Path, metrics: dict[str, Any]) -> Path:
@@ -51,12 +53,15 @@ def record_failure(run_dir: str | Path, err: BaseException) -> str:
 
 
 def read_metrics(run_dir: str | Path) -> dict[str, Any] | None:
+    """A run's ``metrics.json``, or None where it is absent or unreadable. The run folder may
+    have come from someone else: only a regular file inside it is read (a symlink could
+    point at a secret, a FIFO would hang), and at most ``MAX_METRICS_BYTES`` of it."""
     path = Path(run_dir) / METRICS
-    if not path.is_file():
+    if not (path.exists() or path.is_symlink()):
         return None
     try:
-        values = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        values = json.loads(read_bytes(path, Path(run_dir), MAX_METRICS_BYTES))
+    except (ReceivedFileError, ValueError, RecursionError):  # JSON and UTF-8 errors are ValueErrors
         return None
     return values if isinstance(values, dict) else None  # a list or a number is no run's record
 
@@ -83,9 +88,10 @@ def find_runs(root: str | Path) -> list[Path]:
     )
 
 
-def _natural_key(path: Path) -> list:
-    """Sort sweep members 0, 1, 2, ..., 10 rather than 0, 1, 10, 2."""
-    return [int(part) if part.isdigit() else part for part in path.parts]
+def _natural_key(path: Path) -> list[tuple[int, int, str]]:
+    """Sort sweep members 0, 1, 2, ..., 10 rather than 0, 1, 10, 2; numbers before names
+    (``1``, ``2``, ``baseline``), which never compare with each other."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in path.parts]
 
 
 def writable_folder(folder: str | Path, key: str) -> Path:

@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from deepimg.config.received import foreign_resolvers, parse_yaml, read_yaml
 from deepimg.errors import UserError
 
 TRAINER = "pytorch_lightning.Trainer"
@@ -109,18 +110,27 @@ def check_targets(cfg: DictConfig, source: str | Path) -> None:
 
 
 def load_untrusted(text_or_path: str | Path, source: str | Path) -> DictConfig:
-    """A config from a file or a checkpoint's embedded text, checked before anyone builds it."""
-    try:
-        cfg = (
-            OmegaConf.load(text_or_path)
-            if isinstance(text_or_path, Path)
-            else OmegaConf.create(text_or_path)
+    """A config from a file or a checkpoint's embedded text, checked before anyone builds it:
+    read within the limits of ``deepimg.config.received`` (a regular file, a size and an
+    alias cap), with no interpolation that deepimg's configs never use (``${oc.env:...}``
+    would read this machine's environment), and no ``_target_`` outside the allowlist."""
+    if isinstance(text_or_path, Path):
+        tree = read_yaml(text_or_path)
+    else:
+        tree = parse_yaml(text_or_path, source)
+    if not isinstance(tree, dict):
+        raise UserError(f"{source} holds no config mapping (found a {type(tree).__name__})")
+    foreign = foreign_resolvers(tree)
+    if foreign:
+        raise UserError(
+            f"{source} uses the interpolation ${{{foreign[0]}:...}}, which deepimg's configs "
+            "never use (it could read this machine's environment or files); refusing it"
         )
-    except Exception as err:  # YAML and OmegaConf raise many types; all mean "unreadable"
+    try:
+        cfg = OmegaConf.create(tree)
+    except Exception as err:  # OmegaConf raises many types; all mean "unreadable"
         reason = textwrap.shorten(str(err), 160, placeholder=" ...")
         raise UserError(f"{source} holds no readable config ({reason})") from None
-    if not isinstance(cfg, DictConfig):
-        raise UserError(f"{source} holds no config mapping (found a {type(cfg).__name__})")
     follow_moves(cfg)
     check_targets(cfg, source)
     return cfg

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import CSVLogger, Logger, MLFlowLogger, TensorBoardLogger
 
+from deepimg.config.received import read_yaml
 from deepimg.errors import UserError
 
 # The package each tracker needs, by the class name of its Lightning logger.
@@ -67,8 +67,8 @@ def sweep_of(run_dir: Path) -> Path | None:
 def overrides_of(run_dir: Path) -> dict[str, str]:
     """The run's command-line overrides (``.hydra/overrides.yaml``) as {key: value}."""
     path = run_dir / ".hydra" / "overrides.yaml"
-    lines = yaml.safe_load(path.read_text()) if path.is_file() else []
-    pairs = (str(line).lstrip("+~").partition("=") for line in lines or [])
+    lines = read_yaml(path) if path.is_file() else []  # a resumed folder may be someone's
+    pairs = (str(line).lstrip("+~").partition("=") for line in lines if isinstance(lines, list))
     return {key: value for key, _, value in pairs if not key.startswith("hydra")}
 
 

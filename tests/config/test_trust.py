@@ -145,3 +145,22 @@ def test_targets_of_modules_that_moved_are_followed() -> None:
     cfg = load_untrusted(old, "old run")
     assert cfg.regularization._target_ == "deepimg.training.regularization.Regularization"
     assert cfg.scheduler._target_ == "deepimg.training.schedules.onecycle"
+
+
+def test_a_received_config_never_reads_the_environment(monkeypatch) -> None:
+    """``${oc.env:...}`` would put a secret of this machine into the run's files and pages."""
+    from deepimg.config.trust import load_untrusted
+
+    monkeypatch.setenv("SECRET_TOKEN", "hunter2")
+    config = poisoned_config("tag", "${oc.env:SECRET_TOKEN}")
+    with pytest.raises(UserError, match=r"\$\{oc.env:...\}, which deepimg's configs never use"):
+        load_untrusted(config, "the config inside 'sent.ckpt'")
+    assert load_untrusted(poisoned_config("tag", "plain"), "mine").tag == "plain"
+
+
+def test_a_received_config_of_nested_aliases_is_refused() -> None:
+    from deepimg.config.trust import load_untrusted
+    from tests.config.test_received import BILLION_LAUGHS
+
+    with pytest.raises(UserError, match="YAML nodes"):
+        load_untrusted(poisoned_config("tag", "x") + BILLION_LAUGHS, "sent.ckpt")

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
 from deepimg.commands.runs import find_runs, read_metrics
+from deepimg.config.received import read_yaml
 from deepimg.errors import UserError
 
 ACCEPTED = "trainer.max_epochs"
@@ -33,20 +34,32 @@ class Job:
     last: Path | None
 
 
-def max_epochs_override(overrides: list[str]) -> int | None:
-    """The one override a resume accepts, ``trainer.max_epochs=N``, as N."""
-    value = None
+@dataclass
+class Settings:
+    """What the command line may change in a resumed run: its epochs, and where its trackers
+    write (``logger.<tracker>.<key>=value``; a received folder's own choice is never used)."""
+
+    max_epochs: int | None = None
+    logger: list[str] = field(default_factory=list)
+
+
+def resume_settings(overrides: list[str]) -> Settings:
+    """The overrides a resume accepts: ``trainer.max_epochs=N`` and ``logger.*`` keys."""
+    settings = Settings()
     for line in overrides:
         key, _, text = line.partition("=")
+        if key.startswith("logger."):
+            settings.logger.append(line)
+            continue
         if key != ACCEPTED:
             raise UserError(
-                f"'{line}': a resumed run keeps its own config; the only override accepted "
-                f"is {ACCEPTED}=N, to train longer"
+                f"'{line}': a resumed run keeps its own config; the overrides accepted are "
+                f"{ACCEPTED}=N, to train longer, and logger.<tracker>.<key>=VALUE"
             )
         if not text.isdigit() or int(text) < 1:
             raise UserError(f"'{line}': {ACCEPTED} must be a whole number >= 1")
-        value = int(text)
-    return value
+        settings.max_epochs = int(text)
+    return settings
 
 
 def is_sweep(folder: Path) -> bool:
@@ -59,7 +72,7 @@ def plan(target: Path, overrides: list[str]) -> tuple[list[Job], int]:
     """The jobs to run for ``resume=target``, and how many runs there completed already."""
     if not target.is_dir():
         raise UserError(f"resume='{target}': no such folder; give a run folder or a sweep folder")
-    max_epochs = max_epochs_override(overrides)
+    settings = resume_settings(overrides)
     if (target / ".hydra" / "config.yaml").is_file():
         folders, unstarted = [target], []
     elif is_sweep(target):
@@ -74,13 +87,13 @@ def plan(target: Path, overrides: list[str]) -> tuple[list[Job], int]:
         if metrics is not None and metrics.get("status") == "completed":
             completed += 1
         else:
-            jobs.append(started_job(folder, max_epochs))
+            jobs.append(started_job(folder, settings))
     for folder, job_overrides in unstarted:
-        jobs.append(new_job(folder, job_overrides, max_epochs))
+        jobs.append(new_job(folder, job_overrides, settings))
     return jobs, completed
 
 
-def started_job(run_dir: Path, max_epochs: int | None) -> Job:
+def started_job(run_dir: Path, settings: Settings) -> Job:
     """A run that began: its saved config, and its ``last.ckpt`` if it got that far."""
     from deepimg.config.trust import load_untrusted
     from deepimg.training.checkpoint import load_checkpoint
@@ -95,25 +108,102 @@ def started_job(run_dir: Path, max_epochs: int | None) -> Job:
         done = int(load_checkpoint(last).get("epoch", -1)) + 1
     else:
         last = None
-    return Job(run_dir, configure(cfg, run_dir, max_epochs, done), last)
+    own_trackers(cfg, settings.logger, saved)
+    return Job(run_dir, configure(cfg, run_dir, settings.max_epochs, done), last)
 
 
-def new_job(run_dir: Path, overrides: list[str], max_epochs: int | None) -> Job:
+def new_job(run_dir: Path, overrides: list[str], settings: Settings) -> Job:
     """A job of the sweep that never started: composed now, in the folder Hydra would use,
     with the ``.hydra/`` files that Hydra would have written for it."""
     from deepimg.config import compose as config
     from deepimg.config.trust import check_targets
 
     # The overrides come from the sweep's multirun.yaml, a file someone may have sent:
-    # what they compose is checked as any config read from a file is.
-    composed = config.compose(overrides)
-    check_targets(composed, run_dir.parent / "multirun.yaml")
-    cfg = configure(composed, run_dir, max_epochs, 0)
+    # what they compose is checked as any config read from a file is, and its trackers
+    # write where this machine's defaults say.
+    source = run_dir.parent / "multirun.yaml"
+    composed = config.compose([o for o in overrides if not sets_logger(o)])
+    check_targets(composed, source)
+    say_ignored([o.partition("=")[0].lstrip("+~") for o in overrides if sets_logger(o)], source)
+    own_trackers(composed, settings.logger, source)
+    cfg = configure(composed, run_dir, settings.max_epochs, 0)
     hydra_dir = run_dir / ".hydra"
     hydra_dir.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(cfg, hydra_dir / "config.yaml")
     OmegaConf.save(OmegaConf.create(list(overrides)), hydra_dir / "overrides.yaml")
     return Job(run_dir, cfg, None)
+
+
+def sets_logger(override: str) -> bool:
+    """An override of a tracker's arguments (``logger.mlflow.tracking_uri=...``), not of the
+    choice of trackers (``logger=mlflow``)."""
+    return override.lstrip("+~").startswith("logger.")
+
+
+def own_trackers(cfg: DictConfig, overrides: list[str], source: str | Path) -> None:
+    """Give ``cfg`` the trackers it chose, with this machine's settings for them.
+
+    A tracker's arguments say where it writes (``save_dir``) and whom it calls
+    (``tracking_uri``): taken from a received run folder, they would write outside it or
+    reach a server of the sender's choosing. So they come from deepimg's own configs, or from
+    ``overrides`` (``logger.<tracker>.<key>=value`` on the command line); what ``source`` set
+    differently is named in one line."""
+    from deepimg.config import compose as config
+
+    node = cfg.get("logger")
+    received = OmegaConf.to_container(node, resolve=False) if node is not None else {}
+    if not isinstance(received, dict):
+        received = {}
+    options = set(config.groups()["logger"]) - {"many"}
+    chosen = [name for name in received if name in options and name != "csv"]
+    own = config.compose([f"logger=[{','.join(chosen)}]" if chosen else "logger=csv"]).logger
+    for line in overrides:
+        key, _, value = line.lstrip("+").partition("=")
+        _, tracker, arg = (key.split(".", 2) + ["", ""])[:3]
+        if tracker not in own or not arg:
+            raise UserError(
+                f"'{line}': the resumed run's trackers are {', '.join(own)}; "
+                "write logger.<tracker>.<key>=VALUE"
+            )
+        OmegaConf.update(own[tracker], arg, yaml_value(value), force_add=True)
+    mine = OmegaConf.to_container(own, resolve=False)
+    say_ignored([f"logger.{k}" for k in differing(received, mine)], source, skip=set(overrides))
+    OmegaConf.set_struct(cfg, False)
+    cfg.logger = own
+
+
+def yaml_value(text: str) -> object:
+    """A command-line value as Hydra reads it: ``null``, numbers and booleans typed."""
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def differing(received: dict, own: dict, prefix: str = "") -> list[str]:
+    """Dotted keys whose value in ``received`` is not the one in ``own`` (or not in it)."""
+    keys = []
+    for key, value in received.items():
+        path = f"{prefix}{key}"
+        mine = own.get(key) if isinstance(own, dict) else None
+        if isinstance(value, dict) and isinstance(mine, dict):
+            keys += differing(value, mine, path + ".")
+        elif value != mine:
+            keys.append(path)
+    return keys
+
+
+def say_ignored(keys: list[str], source: str | Path, skip: set[str] = frozenset()) -> None:
+    """One line naming the tracker settings of a received file that the resume ignores."""
+    keys = [k for k in keys if not any(s.lstrip("+").startswith(k + "=") for s in skip)]
+    if keys:
+        print(
+            f"deepimg train: ignoring {', '.join(keys)} from {source}: on resume, trackers "
+            "write where this machine's defaults (or logger.*= on the command line) say",
+            file=sys.stderr,
+        )
 
 
 def configure(cfg: DictConfig, run_dir: Path, max_epochs: int | None, done: int) -> DictConfig:
@@ -146,7 +236,7 @@ def unstarted_jobs(sweep: Path) -> list[tuple[Path, list[str]]]:
     if not path.is_file():
         return []
     try:
-        hydra = OmegaConf.load(path).hydra  # data only: nothing in it is instantiated
+        hydra = OmegaConf.create(read_yaml(path)).hydra  # data only: nothing is instantiated
         task_overrides = [str(o) for o in hydra.overrides.task]
         sweeper, subdir = hydra.sweeper._target_, OmegaConf.to_container(hydra.sweep)["subdir"]
     except Exception as err:  # noqa: BLE001 - a broken file: say which, resume what exists

@@ -10,8 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
 import torch
@@ -22,12 +25,16 @@ from deepimg.data.datamodule import ImageDataModule, RawData
 from deepimg.data.download import cache_dir
 from deepimg.errors import UserError
 
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
+
 log = logging.getLogger(__name__)
 
 SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
 SPLITS = {"train": "train", "training": "train", "val": "val", "valid": "val",
           "validation": "val", "test": "test", "testing": "test"}  # fmt: skip
 CACHE_VERSION = 1
+MAX_PIXELS = 50_000_000  # a 50-megapixel frame; dataset.max_pixels raises the cap
 LUMA = torch.tensor([0.299, 0.587, 0.114]).view(3, 1, 1)  # ITU-R BT.601 weights for RGB -> gray
 
 
@@ -62,11 +69,36 @@ def class_files(folder: Path, classes: list[str] | None = None) -> dict[str, lis
     return files
 
 
-def decode(path: Path) -> tuple[torch.Tensor, int]:
-    """One image as float (C, H, W) in [0, 1], and its bit depth (8 or 16)."""
+class ImageTooLarge(ValueError):
+    """An image whose header declares more pixels than ``max_pixels``: it is not decoded."""
+
+
+@contextmanager
+def open_image(path: Path, max_pixels: int = MAX_PIXELS) -> Iterator[PILImage]:
+    """``PIL.Image.open(path)``, refused before decoding when the header declares more than
+    ``max_pixels`` pixels. A 419 KB PNG can declare 12,000 x 12,000 pixels and decode to
+    4.95 GB; PIL's own guard only warns below 179 million pixels."""
     from PIL import Image
 
-    with Image.open(path) as image:
+    with warnings.catch_warnings():  # PIL's warning: the check below decides instead
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(path)
+        except Image.DecompressionBombError as err:
+            raise ImageTooLarge(f"'{path}' is too large to decode ({err})") from None
+    with image:
+        width, height = image.size
+        if width * height > max_pixels:
+            raise ImageTooLarge(
+                f"'{path}' declares {width}x{height} pixels, more than dataset.max_pixels="
+                f"{max_pixels:,}; raise it to read such images"
+            )
+        yield image
+
+
+def decode(path: Path, max_pixels: int = MAX_PIXELS) -> tuple[torch.Tensor, int]:
+    """One image as float (C, H, W) in [0, 1], and its bit depth (8 or 16); see ``open_image``."""
+    with open_image(path, max_pixels) as image:
         if image.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit gray (PNG opens as "I")
             array, bits = np.asarray(image, dtype=np.float32)[None] / 65535.0, 16
         else:
@@ -113,12 +145,10 @@ def paired_files(folder: Path) -> list[tuple[Path, Path]]:
     return [(images[s], masks[s]) for s in sorted(images)]
 
 
-def decode_mask(path: Path, num_classes: int) -> torch.Tensor:
+def decode_mask(path: Path, num_classes: int, max_pixels: int = MAX_PIXELS) -> torch.Tensor:
     """A mask as class indices ``(H, W)``: binary masks (0 and one other value) as 0/1,
     else the values themselves, which must be below ``num_classes``."""
-    from PIL import Image
-
-    with Image.open(path) as image:
+    with open_image(path, max_pixels) as image:
         # palette and gray images hold the indices themselves; colour ones are reduced to gray
         raw = image if image.mode in ("P", "L", "I", "I;16", "1") else image.convert("L")
         values = torch.from_numpy(np.asarray(raw).astype(np.int64))
@@ -139,7 +169,8 @@ class ImageFolder(ImageDataModule):
     ``root`` or in each of its ``train/``, ``val/``, ``test/`` folders): each mask is binary
     or a label-index image of ``num_classes`` classes (0 the background).
 
-    Unreadable files are skipped with a warning that names them. All images are resized to
+    Unreadable files are skipped with a warning that names them, and so are images whose
+    header declares more than ``max_pixels`` pixels (they are never decoded). All images are resized to
     ``img_size`` x ``img_size`` (anti-aliased) when it is set, else they must share a size.
     The store is uint16 when any image is 16-bit (8-bit ones scaled by 257), else uint8.
     """
@@ -151,10 +182,12 @@ class ImageFolder(ImageDataModule):
         channels: Literal[1, 3] = 1,
         cache: bool = True,
         num_classes: Annotated[int, Range(2, 256)] = 2,
+        max_pixels: Annotated[int, Range(1)] = MAX_PIXELS,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
         self.root, self.cache = Path(root).expanduser(), cache
+        self.max_pixels = max_pixels
         self.segmentation_classes = num_classes
         self.size, self.want_channels = img_size, channels  # `channels`, `img_size`: what loaded
 
@@ -187,6 +220,7 @@ class ImageFolder(ImageDataModule):
             for split, per_class in files.items() for name, paths in per_class.items() for p in paths
         ]  # fmt: skip
         settings = [CACHE_VERSION, str(self.root.resolve()), self.size, self.want_channels, listing]
+        settings += [self.max_pixels] if self.max_pixels != MAX_PIXELS else []  # old keys stay
         return hashlib.sha256(json.dumps(settings).encode()).hexdigest()[:20]
 
     def _decode_all(self, files: dict[str, dict[str, list[Path]]], classes: list[str]) -> RawData:
@@ -199,7 +233,10 @@ class ImageFolder(ImageDataModule):
                 before = len(labels)
                 for path in per_class[name]:
                     try:
-                        image, bits = decode(path)
+                        image, bits = decode(path, self.max_pixels)
+                    except ImageTooLarge as err:
+                        log.warning("skipped: %s", err)
+                        continue
                     except Exception:  # any decoder error: skip the file, name it below
                         unreadable.append(str(path))
                         continue
@@ -237,19 +274,35 @@ class ImageFolder(ImageDataModule):
         """Images and their masks, split by folder or held out (labels are all 0)."""
         loaded: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         depth = 8
+        unreadable: list[str] = []
         for split, folder in folders.items():
             images, masks = [], []
             for image_path, mask_path in paired_files(folder):
-                image, bits = decode(image_path)
+                try:
+                    image, bits = decode(image_path, self.max_pixels)
+                    mask = decode_mask(mask_path, self.segmentation_classes, self.max_pixels)
+                except ImageTooLarge as err:
+                    log.warning("skipped: %s", err)
+                    continue
+                except UserError:
+                    raise  # a mask with too many classes: the setting is wrong, not the file
+                except Exception:  # any decoder error: skip the pair, name it below
+                    unreadable.append(f"{image_path} or {mask_path}")
+                    continue
                 depth = max(depth, bits)
-                mask = decode_mask(mask_path, self.segmentation_classes)
                 if mask.shape != image.shape[-2:]:
                     raise UserError(
                         f"mask '{mask_path}' is {tuple(mask.shape)}, its image {tuple(image.shape[-2:])}"
                     )
                 images.append(self._resize(to_channels(image, self.want_channels)))
                 masks.append(self._resize_mask(mask))
+            if not images:
+                raise UserError(f"'{folder}' holds no readable image and mask pairs")
             loaded[split] = (torch.stack(images), torch.stack(masks))
+        if unreadable:
+            log.warning(
+                "skipping %d unreadable pairs: %s", len(unreadable), ", ".join(unreadable[:5])
+            )
         max_value = 2**depth - 1
         dtype = torch.uint16 if depth == 16 else torch.uint8
 

@@ -14,7 +14,7 @@ import torch
 
 from deepimg.config.constraints import ExistingDir, Range
 from deepimg.data.datamodule import ImageDataModule, RawData
-from deepimg.data.folder import SUFFIXES, decode, to_channels
+from deepimg.data.folder import MAX_PIXELS, SUFFIXES, ImageTooLarge, decode, to_channels
 from deepimg.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -122,10 +122,12 @@ class Patches(ImageDataModule):
         train_patches: Annotated[int, Range(1)] = 8192,
         val_patches: Annotated[int, Range(1)] = 512,
         test_patches: Annotated[int, Range(1)] = 1024,
+        max_pixels: Annotated[int, Range(1)] = MAX_PIXELS,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
         self.root = Path(root).expanduser() if root else None
+        self.max_pixels = max_pixels
         self.patch, self.want_channels = patch, channels
         self.counts = {"train": train_patches, "val": val_patches, "test": test_patches}
 
@@ -161,7 +163,9 @@ class Patches(ImageDataModule):
     def read(self, path: Path) -> tuple[torch.Tensor, int]:
         """One image as float ``(C, H, W)`` in [0, 1] with the wanted channels, and its bits."""
         try:
-            image, bits = decode(path)
+            image, bits = decode(path, self.max_pixels)
+        except ImageTooLarge as err:
+            raise UserError(str(err)) from None
         except Exception as err:  # any decoder error: name the file
             raise UserError(f"cannot read image '{path}' ({err})") from None
         image = to_channels(image[:3], self.want_channels)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Literal
 
@@ -11,6 +12,8 @@ import torch
 import torch.nn.functional as F
 
 from deepimg.errors import UserError
+
+MAX_PSF_PIXELS = 4096 * 4096
 
 PadMode = Literal["reflect", "replicate", "circular", "zeros"]
 
@@ -78,17 +81,39 @@ def motion(
     return normalize(psf)
 
 
+def check_psf_pixels(path: str, pixels: int) -> None:
+    """A measured PSF is a kernel, not a scene: a file that declares more than
+    ``MAX_PSF_PIXELS`` is refused before it is read (a small file can declare gigabytes)."""
+    if pixels > MAX_PSF_PIXELS:
+        raise UserError(
+            f"PSF file '{path}' holds {pixels:,} values, more than the {MAX_PSF_PIXELS:,} of "
+            "a 4096 x 4096 kernel; crop it around its centre"
+        )
+
+
 def from_file(path: str) -> torch.Tensor:
     """A measured PSF from ``.npy`` or an image file (``.png``, ``.tif``, ...), normalised."""
     file = Path(path).expanduser()
     if not file.is_file():
         raise UserError(f"PSF file '{path}' does not exist")
     if file.suffix == ".npy":
-        array = np.load(file).astype(np.float64)
+        try:  # memory-mapped: the header's shape is checked before any data is read
+            mapped = np.load(file, mmap_mode="r", allow_pickle=False)
+        except ValueError as err:
+            raise UserError(f"PSF file '{path}' is not a readable .npy array ({err})") from None
+        check_psf_pixels(path, mapped.size)
+        array = np.array(mapped, dtype=np.float64)
     else:
-        from PIL import Image
+        from PIL import Image, UnidentifiedImageError
 
-        with Image.open(file) as image:
+        try:
+            with warnings.catch_warnings():  # the check below decides, not PIL's warning
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                image = Image.open(file)
+        except (UnidentifiedImageError, Image.DecompressionBombError) as err:
+            raise UserError(f"PSF file '{path}' is not a readable image ({err})") from None
+        with image:
+            check_psf_pixels(path, image.size[0] * image.size[1])
             array = np.asarray(
                 image.convert("F") if image.mode not in ("I;16", "I") else image, dtype=np.float64
             )

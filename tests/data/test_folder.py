@@ -108,3 +108,59 @@ def test_empty_class_folder_and_empty_root_are_errors(tmp_path: Path, cache: Pat
     (tmp_path / "b").mkdir()
     with pytest.raises(UserError, match="holds no class folders"):
         ImageFolder(root=str(tmp_path / "b")).setup()
+
+
+def png_header_only(path: Path, width: int, height: int) -> Path:
+    """A PNG that declares ``width`` x ``height`` pixels and holds no pixel data: a
+    decompression bomb's header (decoding it would fail, after allocating the image)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit gray
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
+    return path
+
+
+def test_an_image_that_declares_too_many_pixels_is_never_decoded(tmp_path: Path) -> None:
+    from deepimg.data.folder import ImageTooLarge, decode
+
+    bomb = png_header_only(tmp_path / "bomb.png", 12_000, 12_000)
+    with pytest.raises(ImageTooLarge, match="12000x12000 pixels, more than dataset.max_pixels"):
+        decode(bomb)
+    small = tmp_path / "small.png"
+    Image.fromarray(np.zeros((16, 16), np.uint8)).save(small)
+    assert decode(small)[0].shape == (1, 16, 16)
+    with pytest.raises(ImageTooLarge, match="max_pixels=100;"):
+        decode(small, max_pixels=100)  # the cap is the config's
+
+
+def test_a_folder_skips_images_above_the_cap_and_names_them(
+    tmp_path: Path, cache: Path, caplog
+) -> None:
+    root = kaggle_tree(tmp_path)
+    png_header_only(root / "TRAIN" / CLASSES[1] / "bomb.png", 12_000, 12_000)
+    with caplog.at_level(logging.WARNING):
+        data = ImageFolder(root=str(root), img_size=12, cache=False)
+        data.setup()
+    assert "bomb.png' declares 12000x12000 pixels" in caplog.text
+    assert len(data.train) + len(data.val) == 4 * 8  # the bomb and the broken file skipped
+
+
+def test_a_segmentation_folder_skips_an_empty_image_with_a_warning(
+    tmp_path: Path, cache: Path, caplog
+) -> None:
+    for name in ("a", "b", "c", "d", "e"):
+        for part in ("images", "masks"):
+            (tmp_path / part).mkdir(exist_ok=True)
+            values = np.zeros((8, 8), np.uint8)
+            values[2:5, 2:5] = 255 if part == "masks" else 200
+            Image.fromarray(values).save(tmp_path / part / f"{name}.png")
+    (tmp_path / "images" / "e.png").write_bytes(b"")  # 0 bytes: unreadable
+    with caplog.at_level(logging.WARNING):
+        data = ImageFolder(root=str(tmp_path), cache=False, val_fraction=0.25, test_fraction=0.25)
+        data.setup()
+    assert "skipping 1 unreadable pairs" in caplog.text and "e.png" in caplog.text

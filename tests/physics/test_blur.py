@@ -128,3 +128,20 @@ def test_a_psf_wider_than_the_image_extends_it_as_far_as_needed(pad_mode: str) -
     assert torch.allclose(
         flat, torch.full_like(flat, 0.25), atol=1e-6
     )  # light neither lost nor made
+
+
+def test_a_psf_file_that_is_not_a_kernel_is_one_line(tmp_path: Path) -> None:
+    """/etc/passwd, a header that declares 12,000 x 12,000 pixels, a .npy of 10^9 values:
+    refused with one line before anything large is read."""
+    from tests.data.test_folder import png_header_only
+
+    with pytest.raises(UserError, match="is not a readable image"):
+        psfs.from_file("/etc/passwd")
+    with pytest.raises(UserError, match="144,000,000 values, more than"):
+        psfs.from_file(str(png_header_only(tmp_path / "bomb.png", 12_000, 12_000)))
+    header = np.lib.format.header_data_from_array_1_0(np.zeros((1, 1)))
+    header["shape"] = (31623, 31623)  # about 10^9 doubles: 8 GB, in a file of 128 bytes
+    with open(tmp_path / "huge.npy", "wb") as f:
+        np.lib.format.write_array_header_1_0(f, header)
+    with pytest.raises(UserError, match="huge.npy"):
+        psfs.from_file(str(tmp_path / "huge.npy"))

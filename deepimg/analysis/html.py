@@ -10,6 +10,9 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import quote
+
+SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")  # a URL's scheme, as in javascript: or http:
 
 STYLE = """
 body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
@@ -47,13 +50,21 @@ def text(value: object) -> str:
     return value if isinstance(value, Html) else html.escape(str(value))
 
 
-def link(href: str | Path, label: object) -> Html:
-    return Html(f'<a href="{html.escape(str(href))}">{text(label)}</a>')
+def link(href: str, label: object) -> Html:
+    """A link to ``href``, a relative URL path as ``relative`` makes: never a scheme
+    (``javascript:``), a host or an absolute path, whatever folder names it was made from."""
+    if SCHEME.match(href) or href.startswith(("/", "\\")):
+        raise ValueError(f"links on deepimg's pages are relative paths, not {href!r}")
+    return Html(f'<a href="{html.escape(href)}">{text(label)}</a>')
 
 
 def relative(target: Path, start: Path) -> str:
-    """``target`` as a URL path relative to the folder ``start`` (pages are moved as a tree)."""
-    return Path(os.path.relpath(target, start)).as_posix()
+    """``target`` as a URL path relative to the folder ``start`` (pages are moved as a tree).
+
+    Each folder name is percent-encoded: a run folder named ``javascript:alert(1)`` becomes
+    ``javascript%3Aalert%281%29``, a path the browser opens, never a script it runs."""
+    parts = Path(os.path.relpath(target, start)).parts
+    return "/".join(p if p in (".", "..") else quote(p, safe="") for p in parts)
 
 
 def figure(src: str, caption: object = "") -> Html:

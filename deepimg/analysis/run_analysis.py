@@ -30,6 +30,7 @@ from deepimg.analysis import attribution, figures, metrics
 from deepimg.analysis.predictions import Predictions, device_of, predict
 from deepimg.analysis.progress import run_steps
 from deepimg.analysis.run_page import write_run_page
+from deepimg.analysis.spreadsheets import write_csv
 from deepimg.config.constraints import Range
 
 EXAMPLE_POOL = 2000  # test scenes searched for examples of each class
@@ -137,7 +138,7 @@ class RunAnalysis:
             counts, metrics.row_normalised(counts), self.class_names, self.folder / "confusion.png"
         )
         table = metrics.per_class_table(p.labels, p.predicted, self.class_names)
-        table.to_csv(self.folder / "per_class.csv", float_format="%.4f")
+        write_csv(table, self.folder / "per_class.csv", float_format="%.4f")
 
     def curves(self) -> None:
         p = self.predictions

@@ -15,23 +15,28 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
-from omegaconf import OmegaConf
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from deepimg.analysis import markdown
 from deepimg.analysis.progress import run_steps
 from deepimg.analysis.provenance import git_commit, versions
 from deepimg.analysis.search_figures import TRIAL, search_jobs
+from deepimg.analysis.spreadsheets import write_csv
 from deepimg.analysis.sweep_figures import heatmap_jobs, metric_plot_jobs
 from deepimg.analysis.sweep_page import SweepReport, write_sweep_page
 from deepimg.commands.runs import find_runs, read_metrics, writable_folder
 from deepimg.config.compose import groups
 from deepimg.config.overrides import OVERRIDE
+from deepimg.config.received import ReceivedFileError, read_text, read_yaml, select
 from deepimg.errors import UserError
 
 SEED = "seed"
 SWEEP = "sweep"  # the column naming each run's folder when several are compared
+METRICS_FILE = "metrics.json"
+RUN_PARTS = {".hydra", "checkpoints", "physics", "analysis"}  # folders deepimg writes in a run
+LOGS = ("error.log", "train.log")  # the logs deepimg writes in a run folder, read in this order
 
 
 def sweep_labels(dirs: list[Path]) -> list[str]:
@@ -63,8 +68,13 @@ def load_runs(dirs: list[Path]) -> list[dict[str, Any]]:
             metrics = read_metrics(run)
             if problem:  # listed as unreadable, with the reason; the others are still reported
                 metrics = {"status": "unreadable", "error": problem}
-            elif metrics is None and (run / "metrics.json").is_file():
-                metrics = {"status": "unreadable", "error": "metrics.json is not a JSON object"}
+            elif metrics is None and (
+                (run / METRICS_FILE).exists() or (run / METRICS_FILE).is_symlink()
+            ):
+                metrics = {
+                    "status": "unreadable",
+                    "error": "metrics.json is not a JSON object in a regular file",
+                }
             sweep = sweep_of(run, root, label)
             runs.append(
                 {
@@ -90,23 +100,25 @@ def sweep_of(run: Path, root: Path, label: str) -> str:
     return label
 
 
-def read_run_files(run: Path) -> tuple[dict[str, str], Any, str | None]:
+def read_run_files(run: Path) -> tuple[dict[str, str], dict[str, Any], str | None]:
     """A run's overrides (key -> text) and config, and what was wrong with them, if anything.
 
-    Files from a run folder are untrusted: broken YAML, a mapping where a list belongs,
-    or binary junk make the run unreadable, not the report."""
+    Files from a run folder are untrusted: they are read as plain data (interpolations such
+    as ``${oc.env:TOKEN}`` stay as written, never resolved), only as regular files inside
+    the run folder, within size and alias limits. Broken YAML, a mapping where a list
+    belongs, or binary junk make the run unreadable, not the report."""
     try:
-        lines = yaml.safe_load((run / ".hydra" / "overrides.yaml").read_text()) or []
+        lines = read_yaml(run / ".hydra" / "overrides.yaml", run) or []
         if not isinstance(lines, list) or not all(isinstance(x, str) for x in lines):
             raise ValueError("overrides.yaml is not a list of key=value lines")
         pairs = (OVERRIDE.match(line.lstrip("+")) for line in lines)
         overrides = {m["key"]: m["value"] for m in pairs if m and not m["key"].startswith("hydra")}
         cfg_path = run / ".hydra" / "config.yaml"
-        config = OmegaConf.load(cfg_path) if cfg_path.is_file() else OmegaConf.create()
-        if not OmegaConf.is_dict(config):
+        config = read_yaml(cfg_path, run) if cfg_path.exists() or cfg_path.is_symlink() else {}
+        if not isinstance(config, dict):
             raise ValueError("config.yaml is not a mapping")
-    except Exception as err:  # noqa: BLE001 - YAML and OmegaConf fail many ways
-        return {}, OmegaConf.create(), textwrap.shorten(f"unreadable .hydra/: {err}", 200)
+    except Exception as err:  # noqa: BLE001 - YAML and the file checks fail many ways
+        return {}, {}, textwrap.shorten(f"unreadable .hydra/: {err}", 200)
     return overrides, config, None
 
 
@@ -127,10 +139,8 @@ def column_names(keys: list[str]) -> dict[str, str]:
 def typed_value(run: dict[str, Any], key: str, group_names: set[str]) -> Any:
     if key in group_names:
         return run["overrides"].get(key)
-    value = OmegaConf.select(run["config"], key, default=run["overrides"].get(key))
-    if OmegaConf.is_config(value):
-        value = str(OmegaConf.to_container(value))
-    return value
+    value = select(run["config"], key, default=run["overrides"].get(key))
+    return str(value) if isinstance(value, (dict, list)) else value
 
 
 def runs_table(
@@ -191,16 +201,18 @@ def display_columns(summary: pd.DataFrame) -> list[str]:
 def to_markdown(
     summary: pd.DataFrame, failed: pd.DataFrame, metrics: list[str], best: dict | None = None
 ) -> str:
+    """The summary as a Markdown table; every value escaped (names come from anyone)."""
     columns = display_columns(summary)
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines = ["| " + " | ".join(map(markdown.escape, columns)) + " |", "|" + "---|" * len(columns)]
     lines += [
-        "| " + " | ".join(cell(row, c, metrics, best) for c in columns) + " |"
+        "| " + " | ".join(markdown.escape(cell(row, c, metrics, best)) for c in columns) + " |"
         for _, row in summary.iterrows()
     ]
     if len(failed):
         lines += ["", f"**Failed runs ({len(failed)})**, with why:", ""]
         lines += [
-            f"- `{run}`: {error}" for run, error in zip(failed["run"], failed["error"], strict=True)
+            f"- {markdown.escape(run)}: {markdown.escape(error)}"
+            for run, error in zip(failed["run"], failed["error"], strict=True)
         ]
     return "\n".join(lines) + "\n"
 
@@ -215,13 +227,13 @@ def print_table(
     table = Table(title=title, header_style="bold")
     columns = display_columns(summary)
     for c in columns:
-        table.add_column(c, justify="right")
+        table.add_column(escape(c), justify="right")
     for _, row in summary.iterrows():
-        table.add_row(*(cell(row, c, metrics, best) for c in columns))
+        table.add_row(*(escape(cell(row, c, metrics, best)) for c in columns))
     console = Console()
     console.print(table)
     for run, error in zip(failed["run"], failed["error"], strict=True):
-        console.print(f"[red]failed[/red]: {run}: {error}")
+        console.print(f"[red]failed[/red]: {escape(str(run))}: {escape(str(error))}")
 
 
 def finished_runs(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
@@ -234,8 +246,6 @@ def finished_runs(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
 
 def flat_config(config: Any, prefix: str = "") -> dict[str, Any]:
     """A config as {dotted key: leaf value}, without Hydra's own keys and the output path."""
-    if OmegaConf.is_config(config):
-        config = OmegaConf.to_container(config, resolve=False)
     flat: dict[str, Any] = {}
     for key, value in config.items():
         path = f"{prefix}{key}"
@@ -270,11 +280,21 @@ def failure_line(run: dict[str, Any]) -> str:
 
 
 def last_log_line(run: Path) -> str:
-    """The last non-empty line of the run's Hydra log (``<job name>.log``), or a note."""
-    for log in sorted(run.glob("*.log")):
-        lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    """The last non-empty line of the logs deepimg writes in a run folder (``error.log``,
+    the traceback of a failure; ``train.log``, Hydra's log of the job), or a note. Only
+    those two names, only regular files inside the folder, and only their last MiB: a
+    received folder may hold a symlink to a secret, or a FIFO, under any name."""
+    for name in LOGS:
+        log = run / name
+        if not (log.exists() or log.is_symlink()):
+            continue
+        try:
+            text = read_text(log, run)
+        except ReceivedFileError as err:
+            return f"({err})"
+        lines = [line for line in text.splitlines() if line.strip()]
         if lines:
-            return lines[-1]
+            return textwrap.shorten(lines[-1], 300)
     return "(no log lines)"
 
 
@@ -322,9 +342,9 @@ def sweeper_of(run: Path) -> str:
     """The ``_target_`` of the Hydra sweeper that made a run (its ``.hydra/hydra.yaml``), or
     "" where unreadable. The file may come from someone else: it is read, never built."""
     try:
-        saved = yaml.safe_load((run / ".hydra" / "hydra.yaml").read_text()) or {}
+        saved = read_yaml(run / ".hydra" / "hydra.yaml", run) or {}
         return str(saved["hydra"]["sweeper"]["_target_"])
-    except (OSError, yaml.YAMLError, KeyError, TypeError):
+    except (OSError, UserError, KeyError, TypeError):
         return ""
 
 
@@ -369,6 +389,20 @@ def write_page(
         commit=git_commit(),
     )
     return write_sweep_page(page, out)
+
+
+def check_out(out: Path) -> Path:
+    """``out``, unless writing the report there would write over a run's own files: a run
+    folder (its ``index.html``), one of a run's parts (``analysis/``, ``physics/``, ...), or a
+    folder that holds runs (a sweep, whose runs' pages link to each other)."""
+    holds_run = [out / ".hydra", out / METRICS_FILE]
+    in_run = out.name in RUN_PARTS and (out.parent / ".hydra").is_dir()
+    if any(p.exists() for p in holds_run) or in_run or (out.is_dir() and find_runs(out)):
+        raise UserError(
+            f"--out {out} holds runs (or is part of one), whose files the report would write "
+            "over; give a new folder, or leave --out out for DIR/report"
+        )
+    return out
 
 
 def default_out(dirs: list[Path]) -> Path:
@@ -464,9 +498,9 @@ def report(
             f"none of the {len(table)} runs under {', '.join(map(str, dirs))} has finished (no metrics.json)"
         )
     summary = summarize(table, params, metrics)
-    out = writable_folder(out or default_out(dirs), "--out")
-    summary.to_csv(out / "summary.csv", index=False)
-    table.to_csv(out / "runs.csv", index=False)
+    out = writable_folder(check_out(out or default_out(dirs)), "--out")
+    write_csv(summary, out / "summary.csv", index=False)
+    write_csv(table, out / "runs.csv", index=False)
     lower = lower_is_better(runs)
     best = best_rows(summary, metrics, lower)
     (out / "summary.md").write_text(to_markdown(summary, failed, metrics, best))

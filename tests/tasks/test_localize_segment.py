@@ -14,8 +14,8 @@ from torchmetrics.segmentation import DiceScore, MeanIoU
 from deepimg.config import compose as config
 from deepimg.data.folder import ImageFolder
 from deepimg.errors import UserError
-from deepimg.tasks.localize import PositionError, soft_argmax
-from deepimg.tasks.segment import silhouettes, soft_dice_loss
+from deepimg.tasks.localize.task import PositionError, soft_argmax
+from deepimg.tasks.segment.task import silhouettes, soft_dice_loss
 from deepimg.training.build import build_datamodule, build_module
 from tests.conftest import run_cli
 from tests.tasks.test_restore import LEARN

@@ -137,6 +137,6 @@ class Restore(Task):
         )
 
     def analysis(self) -> type:
-        from deepimg.analysis.restore_analysis import RestoreAnalysis
+        from deepimg.tasks.restore.figures import RestoreAnalysis
 
         return RestoreAnalysis

@@ -100,6 +100,6 @@ class Localize(Task):
         return self.mean_position.to(network_input.device).expand(len(network_input), 2)
 
     def analysis(self) -> type:
-        from deepimg.analysis.localize_analysis import LocalizeAnalysis
+        from deepimg.tasks.localize.figures import LocalizeAnalysis
 
         return LocalizeAnalysis

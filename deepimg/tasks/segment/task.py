@@ -92,6 +92,6 @@ class Segment(Task):
         return silhouettes(network_input, self.threshold)
 
     def analysis(self) -> type:
-        from deepimg.analysis.segment_analysis import SegmentAnalysis
+        from deepimg.tasks.segment.figures import SegmentAnalysis
 
         return SegmentAnalysis

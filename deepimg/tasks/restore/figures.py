@@ -21,7 +21,7 @@ from deepimg.analysis.physics_figures import as_image
 from deepimg.analysis.plotting import plt
 from deepimg.analysis.predictions import device_of
 from deepimg.analysis.run_analysis import RunAnalysis
-from deepimg.tasks.restore import psnr_per_image
+from deepimg.tasks.restore.task import psnr_per_image
 
 EXAMPLES = 5  # test images in the grid
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deepimg.analysis import metrics
+from deepimg.tasks.classify import metrics
 
 # Six test images of three classes; the classifier confuses one 0 as a 1 and one 2 as a 0.
 LABELS = np.array([0, 0, 1, 1, 2, 2])

@@ -115,6 +115,6 @@ class Classify(Task):
         }
 
     def analysis(self) -> type:
-        from deepimg.analysis.run_analysis import RunAnalysis
+        from deepimg.tasks.classify.figures import RunAnalysis
 
         return RunAnalysis

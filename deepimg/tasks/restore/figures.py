@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from deepimg.analysis import figures
 from deepimg.analysis.physics_figures import as_image
 from deepimg.analysis.plotting import plt
-from deepimg.analysis.predictions import device_of
-from deepimg.analysis.run_analysis import RunAnalysis
+from deepimg.tasks.classify import plots as figures
+from deepimg.tasks.classify.figures import RunAnalysis
+from deepimg.tasks.classify.predictions import device_of
 from deepimg.tasks.restore.task import psnr_per_image
 
 EXAMPLES = 5  # test images in the grid

@@ -14,10 +14,10 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from deepimg.analysis import figures
 from deepimg.analysis.physics_figures import as_image
-from deepimg.analysis.predictions import device_of
-from deepimg.analysis.run_analysis import RunAnalysis
+from deepimg.tasks.classify import plots as figures
+from deepimg.tasks.classify.figures import RunAnalysis
+from deepimg.tasks.classify.predictions import device_of
 
 EXAMPLES = 6
 

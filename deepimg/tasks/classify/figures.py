@@ -26,13 +26,16 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from deepimg.analysis import figures, metrics
-from deepimg.analysis.predictions import Predictions, device_of, predict
 from deepimg.analysis.progress import run_steps
 from deepimg.analysis.run_page import write_run_page
 from deepimg.analysis.spreadsheets import write_csv
 from deepimg.config.constraints import Range
-from deepimg.tasks.classify import attribution  # moves out of this module next
+from deepimg.tasks.classify import (
+    attribution,  # moves out of this module next
+    metrics,
+)
+from deepimg.tasks.classify import plots as figures
+from deepimg.tasks.classify.predictions import Predictions, device_of, predict
 
 EXAMPLE_POOL = 2000  # test scenes searched for examples of each class
 MAX_CLASSES_SHOWN = 10  # classes in the per-example figures

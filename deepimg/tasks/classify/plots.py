@@ -10,9 +10,9 @@ import pandas as pd
 import torch
 
 from deepimg.analysis import plotting
-from deepimg.analysis.metrics import Curve
 from deepimg.analysis.physics_figures import as_image
 from deepimg.analysis.plotting import plt
+from deepimg.tasks.classify.metrics import Curve
 
 DPI = 110
 

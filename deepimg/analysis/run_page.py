@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import NamedTuple
 
 import pandas as pd
 
@@ -20,97 +19,6 @@ from deepimg.config.received import ReceivedFileError, read_bytes, read_yaml
 
 PAGE = "index.html"
 MAX_JSON_BYTES = 2**20  # the analysis.json and metrics.json that deepimg writes are a few kB
-
-
-class Figure(NamedTuple):
-    file: str  # in the run's analysis/
-    section: str
-    caption: str
-
-
-FIGURES = [  # in the order the page shows them
-    Figure(
-        "learning_curves.png",
-        "Learning curves",
-        "Train and validation loss and the task's metric per epoch; the title is the diagnosis, "
-        "the dotted line marks the lowest validation loss.",
-    ),
-    Figure(
-        "restore_examples.png",
-        "Restorations",
-        "Test images: the scene, what the sensor measured, the classical estimate, the "
-        "network's output (each with its PSNR) and the network's absolute error.",
-    ),
-    Figure(
-        "psnr_histogram.png",
-        "Restorations",
-        "Per-image PSNR of the network and of the classical estimate alone.",
-    ),
-    Figure(
-        "error_map.png",
-        "Error map",
-        "Mean absolute error over the test set at every pixel: where in the field the system "
-        "fails.",
-    ),
-    Figure(
-        "positions.png",
-        "Localisation",
-        "Test canvases with the true (+) and predicted (x) centres, and the sensor's active "
-        "pixels when it has a mask.",
-    ),
-    Figure(
-        "position_error.png",
-        "Localisation",
-        "Each test image's error at its true position on the canvas.",
-    ),
-    Figure(
-        "segment_examples.png",
-        "Segmentation",
-        "Test images: the scene, what the sensor measured (with the Dice of its thresholded "
-        "classical estimate), the predicted and the true mask (with the network's Dice).",
-    ),
-    Figure(
-        "dice_histogram.png",
-        "Segmentation",
-        "Per-image Dice of the network and of the thresholded classical estimate.",
-    ),
-    Figure(
-        "confusion.png",
-        "Confusion matrix",
-        "Test images by true class (rows) and predicted class (columns): counts, and each "
-        "row divided by its total.",
-    ),
-    Figure("roc.png", "ROC and precision-recall", "One-vs-rest ROC curves with AUROC."),
-    Figure(
-        "pr.png",
-        "ROC and precision-recall",
-        "One-vs-rest precision-recall curves with average precision (AP).",
-    ),
-    Figure(
-        "saliency.png",
-        "Saliency",
-        "The gradient of the true class's score with respect to the scene, through the "
-        "physical layer, beside the sensor image the network saw.",
-    ),
-    Figure(
-        "occlusion.png",
-        "Occlusion",
-        "How much hiding each part of the scene lowers the true class's probability.",
-    ),
-    Figure("filters.png", "First-layer filters", "The kernels of the first convolution."),
-    Figure(
-        "embeddings.png",
-        "Learned features",
-        "PCA and t-SNE of the penultimate features of test images, coloured by true class, "
-        "and the purity of a k-means clustering of them.",
-    ),
-    Figure(
-        "sliding_window.png",
-        "Sliding window",
-        "A window of the training image size slides over a mosaic of test scenes; each map "
-        "shows one class's probability at every position.",
-    ),
-]
 
 
 def number(value: object, digits: int = 4) -> str:
@@ -153,8 +61,11 @@ def read_json(path: Path) -> dict:
     return values if isinstance(values, dict) else {}
 
 
-def csv_table(path: Path, index_name: str) -> Html:
+def csv_table(path: Path, index_name: str | None = None) -> Html:
+    """A CSV file of the run as a table; its first column is the index, named
+    ``index_name`` or as the file names it."""
     frame = pd.read_csv(path, index_col=0)
+    index_name = index_name or str(frame.index.name or "")
     values = frame.to_numpy(dtype=object)  # row by row, keeping integer columns integers
     rows = [
         [name, *(number(v) for v in row)] for name, row in zip(frame.index, values, strict=True)
@@ -162,22 +73,40 @@ def csv_table(path: Path, index_name: str) -> Html:
     return html.table([index_name, *frame.columns], rows)
 
 
-def figure_sections(run_dir: Path) -> list[Html]:
-    """One section per figure group, holding the figures that exist, in the FIGURES order;
-    the per-class table goes with the confusion matrix."""
+def page_figures(run_dir: Path, summary: dict) -> list[dict]:
+    """The figures to show, in order, with their sections and captions: as the task's
+    analysis listed them in ``analysis.json``, or for a run made before it did, every PNG in
+    ``analysis/`` under its own name."""
+    listed = summary.get("page")
+    if isinstance(listed, list) and all(isinstance(f, dict) for f in listed):
+        return [f for f in listed if isinstance(f.get("file"), str)]
+    return [
+        {"file": p.name, "section": "Figures", "caption": p.stem.replace("_", " ")}
+        for p in sorted((run_dir / "analysis").glob("*.png"))
+    ]
+
+
+def figure_sections(run_dir: Path, summary: dict) -> list[Html]:
+    """One section per figure group, holding the figures that exist, in the analysis's order;
+    a figure's table (``per_class.csv`` with the confusion matrix) goes below its section."""
     groups: dict[str, list[Html]] = {}
-    for file, section, caption in FIGURES:
+    tables: dict[str, list[str]] = {}
+    for entry in page_figures(run_dir, summary):
+        file, section = Path(str(entry["file"])).name, str(entry.get("section", "Figures"))
         if (run_dir / "analysis" / file).is_file():
+            caption = str(entry.get("caption", ""))
             groups.setdefault(section, []).append(html.figure(f"analysis/{file}", caption))
+            if entry.get("table"):
+                tables.setdefault(section, []).append(Path(str(entry["table"])).name)
     sections = []
     for title, figures in groups.items():
         parts = [html.grid(*figures) if len(figures) > 1 else figures[0]]
-        per_class = run_dir / "analysis" / "per_class.csv"
-        if title == "Confusion matrix" and per_class.is_file():
-            parts += [
-                html.paragraph("Per class, on the test split:"),
-                csv_table(per_class, "class"),
-            ]
+        for name in tables.get(title, []):
+            if (run_dir / "analysis" / name).is_file():
+                parts += [
+                    html.paragraph("On the test split:"),
+                    csv_table(run_dir / "analysis" / name, ""),
+                ]
         sections.append(html.section(title, *parts))
     return sections
 
@@ -200,7 +129,7 @@ def write_run_page(run_dir: Path) -> Path:
     sections = [metrics_section(values)]
     if summary.get("diagnosis"):
         sections.append(html.section("Diagnosis", html.paragraph(summary["diagnosis"])))
-    sections += figure_sections(run_dir)
+    sections += figure_sections(run_dir, summary)
     sections.append(physics_section(run_dir))
     if (run_dir / "class_balance.csv").is_file():
         sections.append(

@@ -29,7 +29,7 @@ from deepimg.config.overrides import OVERRIDE, expand_short_keys
 from deepimg.config.trust import load_untrusted
 from deepimg.errors import UserError
 from deepimg.physics.base import PhysicalLayer
-from deepimg.tasks.classify.figures import analyse_run, settings_from_config
+from deepimg.analysis.run_analysis import analyse_run, settings_from_config
 from deepimg.training.build import build_datamodule, build_module
 from deepimg.training.checkpoint import load_checkpoint
 

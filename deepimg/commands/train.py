@@ -24,7 +24,7 @@ from deepimg.commands.runs import write_metrics
 from deepimg.commands.signals import RunInterrupted
 from deepimg.data.datamodule import ImageDataModule
 from deepimg.tasks.base import Task
-from deepimg.tasks.classify.figures import analyse_run, settings_from_config
+from deepimg.analysis.run_analysis import analyse_run, settings_from_config
 from deepimg.training.build import build_datamodule, build_module
 from deepimg.training.callbacks import PhysicsMaps, RandomState, SaveRunConfig
 from deepimg.training.loggers import build_loggers, close_trackers, log_final

@@ -122,5 +122,9 @@ class Task(ABC):
         return self.score(network_input)
 
     def analysis(self) -> type:
-        """The class that draws this task's per-run figures (``deepimg.analysis``)."""
-        raise NotImplementedError
+        """The class that draws this task's per-run figures: a subclass of
+        ``deepimg.analysis.run_analysis.RunAnalysis`` (by default that class itself, which
+        draws the learning curves every run has)."""
+        from deepimg.analysis.run_analysis import RunAnalysis
+
+        return RunAnalysis

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from deepimg.analysis.run_analysis import AnalysisSettings, analyse_run
 from deepimg.commands.runs import write_metrics
 from deepimg.commands.train import save_physics_pictures
 from deepimg.config import compose as config
-from deepimg.tasks.classify.figures import AnalysisSettings, analyse_run
 from deepimg.training.build import build_datamodule, build_module
 
 # The CSV logger's layout for three epochs whose validation loss bottoms out at epoch 2.

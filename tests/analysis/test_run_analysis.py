@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
+from deepimg.analysis.run_analysis import AnalysisSettings, analyse_run, settings_from_config
 from deepimg.config import compose as config
-from deepimg.tasks.classify.figures import AnalysisSettings, analyse_run, settings_from_config
 from deepimg.tasks.classify.predictions import predict
 from tests.analysis.pages import missing_images, references
 

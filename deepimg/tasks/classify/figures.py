@@ -1,63 +1,68 @@
-"""Every figure of one run, made after testing, and the run's ``index.html`` that shows them.
+"""The figures of a classification run, and their captions on the run's page.
 
-``deepimg train`` calls :func:`analyse_run` after the test of the best checkpoint,
-``deepimg eval`` after its re-test. The config group ``analysis`` chooses how much:
-
-* ``none``: nothing;
-* ``basic`` (seconds): confusion matrices, the per-class table, ROC and precision-recall
-  curves, learning curves with a diagnosis, and the page;
-* ``full`` (half a minute on a CPU): adds saliency and occlusion maps on the scene, the
-  first-layer filters, t-SNE and PCA of the penultimate features with k-means purity,
-  and a sliding-window class-probability map over a mosaic of test scenes.
-
-Figures go into ``<run>/analysis/``; the physical layer's own pictures are in ``<run>/physics/``.
+``analysis=basic`` (seconds): confusion matrices with the per-class table, ROC and
+precision-recall curves (and the learning curves every run has). ``analysis=full`` (half a
+minute on a CPU) adds saliency and occlusion maps on the scene, the first-layer filters,
+t-SNE and PCA of the penultimate features with k-means purity, and a sliding-window
+class-probability map over a mosaic of test scenes.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Annotated, Literal, Protocol
+from collections.abc import Iterable
+from typing import ClassVar, Protocol
 
 import numpy as np
 import torch
-from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from deepimg.analysis.progress import run_steps
-from deepimg.analysis.run_page import write_run_page
+from deepimg.analysis.run_analysis import Figure, RunAnalysis, Step
 from deepimg.analysis.spreadsheets import write_csv
-from deepimg.config.constraints import Range
-from deepimg.tasks.classify import (
-    attribution,  # moves out of this module next
-    metrics,
-)
-from deepimg.tasks.classify import plots as figures
-from deepimg.tasks.classify.predictions import Predictions, device_of, predict
+from deepimg.tasks.classify import attribution, metrics, plots
+from deepimg.tasks.classify.predictions import Predictions, predict
 
 EXAMPLE_POOL = 2000  # test scenes searched for examples of each class
 MAX_CLASSES_SHOWN = 10  # classes in the per-example figures
 
-
-@dataclass
-class AnalysisSettings:
-    """The ``analysis`` config group: which figures a run gets, and how many examples they use."""
-
-    figures: Literal["none", "basic", "full"] = "basic"
-    examples_per_class: Annotated[int, Range(1, 10)] = 2
-    embedding_samples: Annotated[int, Range(20, 100_000)] = 2000
-    mosaic_side: Annotated[int, Range(2, 10)] = 4
-
-
-def settings_from_config(cfg: DictConfig) -> AnalysisSettings:
-    """The run's ``analysis`` settings; runs made before the group existed get ``basic``."""
-    node = cfg.get("analysis")
-    if node is None:
-        return AnalysisSettings()
-    values = OmegaConf.to_container(node, resolve=True)
-    return AnalysisSettings(**{k: v for k, v in values.items() if not k.startswith("_")})
+FIGURES = [  # in the order the page shows them
+    Figure(
+        "confusion.png",
+        "Confusion matrix",
+        "Test images by true class (rows) and predicted class (columns): counts, and each "
+        "row divided by its total.",
+        table="per_class.csv",
+    ),
+    Figure("roc.png", "ROC and precision-recall", "One-vs-rest ROC curves with AUROC."),
+    Figure(
+        "pr.png",
+        "ROC and precision-recall",
+        "One-vs-rest precision-recall curves with average precision (AP).",
+    ),
+    Figure(
+        "saliency.png",
+        "Saliency",
+        "The gradient of the true class's score with respect to the scene, through the "
+        "physical layer, beside the sensor image the network saw.",
+    ),
+    Figure(
+        "occlusion.png",
+        "Occlusion",
+        "How much hiding each part of the scene lowers the true class's probability.",
+    ),
+    Figure("filters.png", "First-layer filters", "The kernels of the first convolution."),
+    Figure(
+        "embeddings.png",
+        "Learned features",
+        "PCA and t-SNE of the penultimate features of test images, coloured by true class, "
+        "and the purity of a k-means clustering of them.",
+    ),
+    Figure(
+        "sliding_window.png",
+        "Sliding window",
+        "A window of the training image size slides over a mosaic of test scenes; each map "
+        "shows one class's probability at every position.",
+    ),
+]
 
 
 class LabelledImages(Protocol):
@@ -78,39 +83,24 @@ def examples_by_class(labels: torch.Tensor, per_class: int, classes: int) -> lis
     return [idx[e] for e in range(per_class) for idx in found if e < len(idx)]
 
 
-class RunAnalysis:
-    """The figures of one trained classifier on its test split, each made by one method.
-
-    Other tasks subclass it (``restore_analysis.RestoreAnalysis``) with steps of their own;
-    ``metric`` and ``loss_label`` say what the learning curves show.
-    """
+class ClassifyAnalysis(RunAnalysis):
+    """The figures of one trained classifier on its test split, each made by one method."""
 
     metric = "acc"
+    metric_label = "accuracy"
     loss_label = "cross-entropy loss"
+    figures: ClassVar[list[Figure]] = FIGURES
 
-    def __init__(
-        self,
-        model: nn.Module,
-        data: LabelledImages,
-        folder: Path,
-        settings: AnalysisSettings,
-        history: Path | None,
-    ) -> None:
-        self.model, self.data, self.folder, self.settings = model, data, folder, settings
-        self.physics: nn.Module = model.physics
-        self.network: nn.Module = model.network
-        self.history = history
-        self.class_names = list(data.class_names)
-        self.device = device_of(model)
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.class_names = list(self.data.class_names)
         self.predictions: Predictions | None = None
-        self.summary: dict[str, object] = {"figures": settings.figures}
 
-    def steps(self) -> list[tuple[str, Callable[[], None]]]:
+    def task_steps(self) -> list[Step]:
         basic = [
             ("test predictions", self.predict),
             ("confusion matrix", self.confusion),
             ("ROC and precision-recall", self.curves),
-            ("learning curves", self.learning_curves),
         ]
         full = [
             ("saliency", self.saliency),
@@ -120,12 +110,6 @@ class RunAnalysis:
             ("sliding window", self.sliding_window),
         ]
         return basic + (full if self.settings.figures == "full" else [])
-
-    def run(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.model.eval()
-        run_steps("figures", self.steps())
-        (self.folder / "analysis.json").write_text(json.dumps(self.summary, indent=2) + "\n")
 
     # ---- basic ------------------------------------------------------------------------------
 
@@ -138,7 +122,7 @@ class RunAnalysis:
     def confusion(self) -> None:
         p = self.predictions
         counts = metrics.confusion_counts(p.labels, p.predicted, len(self.class_names))
-        figures.confusion_figure(
+        plots.confusion_figure(
             counts, metrics.row_normalised(counts), self.class_names, self.folder / "confusion.png"
         )
         table = metrics.per_class_table(p.labels, p.predicted, self.class_names)
@@ -149,24 +133,10 @@ class RunAnalysis:
         roc = metrics.roc_curves(p.labels, p.probabilities)
         pr = metrics.pr_curves(p.labels, p.probabilities)
         prevalence = np.bincount(p.labels, minlength=len(self.class_names)) / len(p.labels)
-        figures.curves_figure(roc, self.class_names, "roc", self.folder / "roc.png")
-        figures.curves_figure(
-            pr, self.class_names, "pr", self.folder / "pr.png", baseline=prevalence
-        )
+        plots.curves_figure(roc, self.class_names, "roc", self.folder / "roc.png")
+        plots.curves_figure(pr, self.class_names, "pr", self.folder / "pr.png", baseline=prevalence)
         self.summary["macro_auroc"] = float(np.nanmean([c.score for c in roc]))
         self.summary["mean_average_precision"] = float(np.nanmean([c.score for c in pr]))
-
-    def learning_curves(self) -> None:
-        if self.history is None or not self.history.is_file():
-            return
-        history = metrics.learning_history(self.history, self.metric)
-        if history.empty:
-            return
-        diagnosis = metrics.diagnose(history)
-        figures.learning_curves_figure(
-            history, diagnosis, self.folder / "learning_curves.png", self.metric, self.loss_label
-        )
-        self.summary["diagnosis"] = diagnosis
 
     # ---- full -------------------------------------------------------------------------------
 
@@ -186,7 +156,7 @@ class RunAnalysis:
             " (its training surrogate: the evaluated layer passes no gradient)" if surrogate else ""
         )
         titles = [self.class_names[int(y)] for y in labels]
-        figures.saliency_figure(
+        plots.saliency_figure(
             scenes.cpu(),
             sensed.cpu(),
             maps.cpu(),
@@ -206,14 +176,14 @@ class RunAnalysis:
             for s, y in zip(scenes, labels, strict=True)
         ]
         titles = [self.class_names[int(y)] for y in labels]
-        figures.occlusion_figure(
+        plots.occlusion_figure(
             scenes.cpu(), maps, titles, classes, patch, self.folder / "occlusion.png"
         )
 
     def filters(self) -> None:
         convs = [m for m in self.network.modules() if isinstance(m, nn.Conv2d)]
         if convs:
-            figures.filters_figure(convs[0].weight, self.folder / "filters.png")
+            plots.filters_figure(convs[0].weight, self.folder / "filters.png")
 
     def embeddings(self) -> None:
         from sklearn.decomposition import PCA
@@ -241,7 +211,7 @@ class RunAnalysis:
             f"penultimate features of {n} test images ({features.shape[1]} dimensions); "
             f"k-means with k = {len(np.unique(labels))}: cluster purity {purity:.3f}"
         )
-        figures.embedding_figure(
+        plots.embedding_figure(
             {"PCA": reduced[:, :2], "t-SNE": tsne},
             labels,
             self.class_names,
@@ -259,7 +229,7 @@ class RunAnalysis:
         stride = max(1, min(window) // 7)
         probabilities = attribution.sliding_window(self.model, image, window, stride).cpu()
         names = [self.class_names[int(y)] for y in labels]
-        figures.sliding_window_figure(
+        plots.sliding_window_figure(
             image.cpu(),
             probabilities,
             names,
@@ -268,33 +238,3 @@ class RunAnalysis:
             stride,
             self.folder / "sliding_window.png",
         )
-
-
-def analyse_run(
-    model: nn.Module,
-    data: LabelledImages,
-    run_dir: Path,
-    settings: AnalysisSettings,
-    history: Path | None = None,
-    device: torch.device | None = None,
-) -> Path | None:
-    """Draw the figures ``settings`` asks for into ``run_dir/analysis`` and write
-    ``run_dir/index.html``; returns the page, or None for ``figures: none``.
-
-    ``model`` maps scenes to predictions and has ``.physics``, ``.network`` and ``.task``,
-    whose ``analysis()`` names the class that draws the figures; ``history`` is
-    the CSV logger's ``metrics.csv`` with the per-epoch losses, when there is one.
-    ``device`` is where to compute (the trainer's: Lightning hands the model back on the
-    CPU after testing); the model returns to its own device and mode afterwards.
-    """
-    if settings.figures == "none":
-        return None
-    was_training, home = model.training, device_of(model)
-    try:
-        model.to(device or home)
-        task = getattr(model, "task", None)
-        analysis = task.analysis() if task is not None else RunAnalysis
-        analysis(model, data, run_dir / "analysis", settings, history).run()
-    finally:
-        model.to(home).train(was_training)
-    return write_run_page(run_dir)

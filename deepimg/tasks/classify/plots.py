@@ -1,4 +1,4 @@
-"""Matplotlib figures of one run: each function draws one PNG from numbers computed elsewhere."""
+"""The classification figures: each function draws one PNG from numbers computed elsewhere."""
 
 from __future__ import annotations
 
@@ -6,45 +6,11 @@ import math
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 
-from deepimg.analysis import plotting
 from deepimg.analysis.physics_figures import as_image
-from deepimg.analysis.plotting import plt
+from deepimg.analysis.plotting import bare, class_colours, panel_grid, plt, save, use
 from deepimg.tasks.classify.metrics import Curve
-
-DPI = 110
-
-
-def save(fig: plt.Figure, path: Path) -> Path:
-    return plotting.save(fig, path, DPI)
-
-
-def class_colours(n: int) -> list:
-    """Distinct colours for ``n`` classes: tab10 or tab20 where they suffice."""
-    cmap = plt.get_cmap("tab10" if n <= 10 else "tab20" if n <= 20 else "turbo")
-    return [cmap(i if n <= 20 else i / max(1, n - 1)) for i in range(n)]
-
-
-def bare(ax: plt.Axes) -> None:
-    ax.set_xticks([])
-    ax.set_yticks([])
-
-
-def panel_grid(rows: int, cols: int, size: tuple[float, float]) -> tuple[plt.Figure, np.ndarray]:
-    """A rows x cols grid of image panels without ticks, hidden until drawn into (``use``)."""
-    fig, axes = plt.subplots(rows, cols, figsize=size, squeeze=False)
-    for ax in axes.flat:
-        bare(ax)
-        ax.axis("off")
-    return fig, axes
-
-
-def use(ax: plt.Axes) -> plt.Axes:
-    ax.axis("on")
-    return ax
-
 
 # ---- metrics ----------------------------------------------------------------------------------
 
@@ -116,37 +82,6 @@ def curves_figure(
     ax.legend(
         fontsize=6, loc="lower right" if kind == "roc" else "lower left", ncol=1 + len(curves) // 12
     )
-    return save(fig, path)
-
-
-METRIC_LABELS = {"acc": "accuracy", "psnr": "PSNR (dB)", "error_px": "error (pixels)",
-                 "dice": "Dice"}  # fmt: skip
-
-
-def learning_curves_figure(
-    history: pd.DataFrame,
-    diagnosis: str,
-    path: Path,
-    metric: str = "acc",
-    loss_label: str = "cross-entropy loss",
-) -> Path:
-    """Train and val loss (left) and the task's ``metric`` (right) per epoch; the diagnosis
-    as the title."""
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
-    for ax, quantity in zip(axes, ("loss", metric), strict=True):
-        for split, style in (("train", "-o"), ("val", "-s")):
-            column = f"{split}/{quantity}"
-            if column in history:
-                ax.plot(history["epoch"], history[column], style, ms=4, label=split)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(loss_label if quantity == "loss" else METRIC_LABELS.get(metric, metric))
-        ax.grid(alpha=0.3)
-        ax.legend()
-        if len(history) <= 20:  # a tick at each epoch, none between
-            ax.set_xticks(history["epoch"])
-    best = history["epoch"].iloc[int(history["val/loss"].to_numpy().argmin())]
-    axes[0].axvline(best, color="grey", ls=":", lw=1)
-    fig.suptitle(diagnosis, fontsize=9)
     return save(fig, path)
 
 
@@ -325,29 +260,4 @@ def sliding_window_figure(
             ax, image, probabilities[c].numpy(), extent, cmap="viridis", vmin=0, vmax=1, alpha=0.8
         )
         ax.set_title(f"p({class_names[c]})", fontsize=7, color=colours[c])
-    return save(fig, path)
-
-
-def against_baseline_histogram(
-    network: np.ndarray,
-    baseline: np.ndarray,
-    baseline_label: str,
-    xlabel: str,
-    path: Path,
-    unit: str = "",
-    bins: np.ndarray | None = None,
-) -> Path:
-    """Per-image scores of the network and of the classical baseline on one axis (NaN and
-    infinite scores left out), each labelled with its mean."""
-    network, baseline = (v[np.isfinite(v)] for v in (network, baseline))
-    if bins is None:
-        both = np.concatenate([network, baseline])
-        bins = np.linspace(both.min(), both.max(), 40) if both.size else 10
-    fig, ax = plt.subplots(figsize=(6, 3.4))
-    for values, label in ((baseline, baseline_label), (network, "network")):
-        ax.hist(values, bins=bins, alpha=0.6, label=f"{label}: mean {values.mean():.3f}{unit}")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("images")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
     return save(fig, path)

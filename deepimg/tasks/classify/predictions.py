@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -10,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from deepimg.analysis.run_analysis import device_of
 from deepimg.models.layers import last_linear
 
 
@@ -25,12 +25,6 @@ class Predictions:
     @property
     def predicted(self) -> np.ndarray:
         return self.probabilities.argmax(axis=1)
-
-
-def device_of(module: nn.Module, default: torch.device | None = None) -> torch.device:
-    """Where the module's parameters and buffers live; ``default`` (the CPU) if it has none."""
-    first = next(itertools.chain(module.parameters(), module.buffers()), None)
-    return first.device if first is not None else default or torch.device("cpu")
 
 
 @torch.no_grad()

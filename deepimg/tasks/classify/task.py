@@ -115,6 +115,6 @@ class Classify(Task):
         }
 
     def analysis(self) -> type:
-        from deepimg.tasks.classify.figures import RunAnalysis
+        from deepimg.tasks.classify.figures import ClassifyAnalysis
 
-        return RunAnalysis
+        return ClassifyAnalysis

@@ -10,18 +10,31 @@ and how the error depends on where the object is.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import ClassVar
 
 import numpy as np
 import torch
 
+from deepimg.analysis import plotting as figures
 from deepimg.analysis.physics_figures import as_image
 from deepimg.analysis.plotting import plt
-from deepimg.tasks.classify import plots as figures
-from deepimg.tasks.classify.figures import RunAnalysis
-from deepimg.tasks.classify.predictions import device_of
+from deepimg.analysis.run_analysis import Figure, RunAnalysis, Step, device_of
 
 EXAMPLES = 8
+
+FIGURES = [
+    Figure(
+        "positions.png",
+        "Localisation",
+        "Test canvases with the true (+) and predicted (x) centres, and the sensor's active "
+        "pixels when it has a mask.",
+    ),
+    Figure(
+        "position_error.png",
+        "Localisation",
+        "Each test image's error at its true position on the canvas.",
+    ),
+]
 
 
 def active_pixels(physics) -> torch.Tensor | None:
@@ -96,14 +109,15 @@ class LocalizeAnalysis(RunAnalysis):
     """The localisation figures (module docstring)."""
 
     metric = "error_px"
+    metric_label = "error (pixels)"
+    figures: ClassVar[list[Figure]] = FIGURES
     loss_label = "smooth L1 loss (pixels)"
 
-    def steps(self) -> list[tuple[str, Callable[[], None]]]:
+    def task_steps(self) -> list[Step]:
         return [
             ("test positions", self.locate),
             ("positions", self.positions),
             ("error map", self.error_map),
-            ("learning curves", self.learning_curves),
         ]
 
     def locate(self) -> None:

@@ -10,20 +10,39 @@ it, what the network made of it, and where it still fails.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
 
+from deepimg.analysis import plotting as figures
 from deepimg.analysis.physics_figures import as_image
 from deepimg.analysis.plotting import plt
-from deepimg.tasks.classify import plots as figures
-from deepimg.tasks.classify.figures import RunAnalysis
-from deepimg.tasks.classify.predictions import device_of
+from deepimg.analysis.run_analysis import Figure, RunAnalysis, Step, device_of
 from deepimg.tasks.restore.task import psnr_per_image
 
 EXAMPLES = 5  # test images in the grid
+
+FIGURES = [
+    Figure(
+        "restore_examples.png",
+        "Restorations",
+        "Test images: the scene, what the sensor measured, the classical estimate, the "
+        "network's output (each with its PSNR) and the network's absolute error.",
+    ),
+    Figure(
+        "psnr_histogram.png",
+        "Restorations",
+        "Per-image PSNR of the network and of the classical estimate alone.",
+    ),
+    Figure(
+        "error_map.png",
+        "Error map",
+        "Mean absolute error over the test set at every pixel: where in the field the system "
+        "fails.",
+    ),
+]
 
 
 @dataclass
@@ -131,14 +150,15 @@ class RestoreAnalysis(RunAnalysis):
     """The restoration figures (module docstring); learning curves as for classification."""
 
     metric = "psnr"
+    metric_label = "PSNR (dB)"
+    figures: ClassVar[list[Figure]] = FIGURES
     loss_label = "loss"
 
-    def steps(self) -> list[tuple[str, Callable[[], None]]]:
+    def task_steps(self) -> list[Step]:
         basic = [
             ("test restorations", self.restore),
             ("examples", self.examples_grid),
             ("PSNR histogram", self.histogram),
-            ("learning curves", self.learning_curves),
         ]
         full = [("error map", self.error_map)]
         return basic + (full if self.settings.figures == "full" else [])

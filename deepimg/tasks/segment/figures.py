@@ -9,17 +9,30 @@ the Dice coefficient spreads over the test images.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import ClassVar
 
 import numpy as np
 import torch
 
+from deepimg.analysis import plotting as figures
 from deepimg.analysis.physics_figures import as_image
-from deepimg.tasks.classify import plots as figures
-from deepimg.tasks.classify.figures import RunAnalysis
-from deepimg.tasks.classify.predictions import device_of
+from deepimg.analysis.run_analysis import Figure, RunAnalysis, Step, device_of
 
 EXAMPLES = 6
+
+FIGURES = [
+    Figure(
+        "segment_examples.png",
+        "Segmentation",
+        "Test images: the scene, what the sensor measured (with the Dice of its thresholded "
+        "classical estimate), the predicted and the true mask (with the network's Dice).",
+    ),
+    Figure(
+        "dice_histogram.png",
+        "Segmentation",
+        "Per-image Dice of the network and of the thresholded classical estimate.",
+    ),
+]
 
 
 def dice_per_image(predicted: torch.Tensor, truth: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -85,14 +98,15 @@ class SegmentAnalysis(RunAnalysis):
     """The segmentation figures (module docstring)."""
 
     metric = "dice"
+    metric_label = "Dice"
+    figures: ClassVar[list[Figure]] = FIGURES
     loss_label = "cross-entropy + Dice loss"
 
-    def steps(self) -> list[tuple[str, Callable[[], None]]]:
+    def task_steps(self) -> list[Step]:
         return [
             ("test masks", self.segment),
             ("overlays", self.overlays),
             ("Dice histogram", self.histogram),
-            ("learning curves", self.learning_curves),
         ]
 
     def segment(self) -> None:

@@ -72,7 +72,7 @@ def test_a_model_that_does_not_fit_the_task_is_refused_before_any_run_folder(tmp
     result = run_cli("train", "task=restore", "model=cnn", "dataset=digits", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "deepimg train: error: model=cnn does not fit task=restore; "
+        "deepimg train: error: model=cnn does not fit task=restore (it needs a map); "
         "models that fit: dncnn, locally_connected, unet"
     ]
     assert not (tmp_path / "outputs").exists()

@@ -15,6 +15,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from deepimg.analysis.run_analysis import analyse_run, settings_from_config
 from deepimg.analysis.tables import print_metrics
 from deepimg.commands.runs import (
     find_runs,
@@ -29,7 +30,6 @@ from deepimg.config.overrides import OVERRIDE, expand_short_keys
 from deepimg.config.trust import load_untrusted
 from deepimg.errors import UserError
 from deepimg.physics.base import PhysicalLayer
-from deepimg.analysis.run_analysis import analyse_run, settings_from_config
 from deepimg.training.build import build_datamodule, build_module
 from deepimg.training.checkpoint import load_checkpoint
 

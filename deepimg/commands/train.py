@@ -17,6 +17,7 @@ from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 from deepimg.analysis.physics_figures import save_physics_figures
+from deepimg.analysis.run_analysis import analyse_run, settings_from_config
 from deepimg.analysis.spreadsheets import write_csv
 from deepimg.analysis.tables import print_class_balance
 from deepimg.commands.launchers import limit_threads
@@ -24,7 +25,6 @@ from deepimg.commands.runs import write_metrics
 from deepimg.commands.signals import RunInterrupted
 from deepimg.data.datamodule import ImageDataModule
 from deepimg.tasks.base import Task
-from deepimg.analysis.run_analysis import analyse_run, settings_from_config
 from deepimg.training.build import build_datamodule, build_module
 from deepimg.training.callbacks import PhysicsMaps, RandomState, SaveRunConfig
 from deepimg.training.loggers import build_loggers, close_trackers, log_final
@@ -179,7 +179,7 @@ def fit_and_test(
     task = module.task
     callbacks = [
         SaveRunConfig(cfg), RandomState(), EpochCount(progress),
-        *regularization.callbacks(task.monitor, task.mode),
+        *regularization.callbacks(task.monitor, task.direction),
     ]  # fmt: skip
     trainer = build_trainer(cfg, run_dir, task, callbacks)
     if module.transfer is not None and is_rank_zero():

@@ -1,4 +1,9 @@
-"""What every classification network shares: the tasks it serves and how its weights start."""
+"""What every network states about itself: what it outputs. And what the classifier
+networks share: how their weights start.
+
+A network outputs a ``vector`` (one value per class, or two coordinates: it takes
+``num_classes``) or a ``map`` (an image of ``out_channels`` channels: it takes
+``out_channels``), or can do either. A task says which it needs; nothing matches on names."""
 
 from __future__ import annotations
 
@@ -8,6 +13,9 @@ from torch import nn
 
 from deepimg.config.constraints import Range
 from deepimg.models.init import init_weights
+
+Output = Literal["vector", "map"]
+OUTPUT_ARGUMENT: dict[str, str] = {"vector": "num_classes", "map": "out_channels"}
 
 Init = Literal[
     "default", "kaiming_normal", "kaiming_uniform", "xavier_normal", "xavier_uniform",
@@ -23,7 +31,7 @@ class Network(nn.Module):
     ``self.initialize()``.
     """
 
-    tasks: ClassVar[tuple[str, ...]] = ("classify", "localize")
+    outputs: ClassVar[frozenset[Output]] = frozenset({"vector"})
 
     def __init__(
         self, init: Init = "default", init_std: Annotated[float, Range(1e-6, 1.0)] = 0.01

@@ -7,6 +7,7 @@ from typing import Annotated, ClassVar
 from torch import nn
 
 from deepimg.config.constraints import Range
+from deepimg.models.base import Output
 from deepimg.models.layers import ACTIVATIONS, Activation, Norm, conv_norm_act
 
 
@@ -19,7 +20,7 @@ class DnCNN(nn.Module):
     convolution starts at zero, so as a residual network it starts from its input.
     """
 
-    tasks: ClassVar[tuple[str, ...]] = ("restore", "segment")
+    outputs: ClassVar[frozenset[Output]] = frozenset({"map"})
 
     def __init__(
         self,

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from deepimg.config.constraints import Range
+from deepimg.models.base import Output
 from deepimg.models.layers import ACTIVATIONS, Activation
 
 
@@ -49,7 +50,7 @@ class LocallyConnected(nn.Module):
     feature maps are flattened into a linear layer.
     """
 
-    tasks: ClassVar[tuple[str, ...]] = ("classify", "restore", "segment", "localize")
+    outputs: ClassVar[frozenset[Output]] = frozenset({"vector", "map"})
 
     def __init__(
         self,

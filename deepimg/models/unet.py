@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from deepimg.config.constraints import Range
+from deepimg.models.base import Output
 from deepimg.models.layers import Activation, Norm, conv_norm_act
 
 
@@ -29,7 +30,7 @@ class UNet(nn.Module):
     so a residual network (restoration) starts from its input.
     """
 
-    tasks: ClassVar[tuple[str, ...]] = ("restore", "segment", "localize")
+    outputs: ClassVar[frozenset[Output]] = frozenset({"map"})
 
     def __init__(
         self,

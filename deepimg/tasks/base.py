@@ -10,7 +10,8 @@ fills in everything that is not physics or network:
   classical estimate of the scene made from it), and ``prediction(output, network_input)``:
   how the network's output becomes the answer (for restoration: the estimate plus the
   residual the network learned);
-* ``network_kwargs(...)``: the output shape the network is built for;
+* ``outputs``: what the network must output, a ``vector`` or a ``map``, in order of
+  preference; ``network_kwargs(in_shape, output)``: the size of that output;
 * ``loss``, and ``metrics()``: torchmetrics metrics, each with a direction (higher or
   lower is better) in ``directions``;
 * ``monitor`` and ``mode``: the validation metric that checkpointing and early stopping
@@ -18,11 +19,14 @@ fills in everything that is not physics or network:
   always a validation metric, never a test metric;
 * ``baseline_metrics()`` and ``baseline(network_input)``: the same metrics for a classical
   answer without a network (logged as ``test/<metric>_baseline``), where one exists;
-* ``analysis``: the per-run figures (``deepimg.analysis``).
+* ``analysis()``: the per-run figures and their captions (``<task>/figures.py``);
+* capabilities that the rest of deepimg asks instead of the task's name:
+  ``mixes_labels`` (mixup and cutmix can blend two targets) and ``flip_invariant`` (a
+  mirrored or shifted scene has the same answer, so test-time augmentation applies).
 
 The LightningModule (``deepimg.training.module``) is one class for every task. Networks
-state which tasks they serve (their ``tasks`` attribute); ``deepimg.training.build``
-refuses a network that does not serve the run's task.
+state what they output (``outputs`` in ``deepimg.models``); ``deepimg.training.build``
+refuses a network that outputs nothing the task can use.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import torch
 from torchmetrics import Metric
+
+from deepimg.models.base import Output
 
 if TYPE_CHECKING:
     from deepimg.physics.base import PhysicalLayer
@@ -45,6 +51,9 @@ class Task(ABC):
     name: ClassVar[str]
     monitor_metric: ClassVar[str]  # the metric's name without stage, e.g. "acc"
     directions: ClassVar[dict[str, Mode]]  # every metric's direction, e.g. {"acc": "max"}
+    outputs: ClassVar[tuple[Output, ...]]  # what the network may output, preferred first
+    mixes_labels: ClassVar[bool] = False  # a target that two scenes can share (mixup, cutmix)
+    flip_invariant: ClassVar[bool] = False  # the answer survives a mirrored or shifted scene
 
     @property
     def monitor(self) -> str:
@@ -60,6 +69,14 @@ class Task(ABC):
         """What ``deepimg train`` returns to Hydra's sweepers: the best validation value."""
         return f"{self.monitor}_best"
 
+    def direction(self, monitor: str) -> Mode | None:
+        """The direction of a validation metric (``val/dice`` -> max, ``val/loss`` -> min), or
+        None where the task logs no such metric."""
+        if monitor == "val/loss":
+            return "min"
+        name = monitor.removeprefix("val/")
+        return self.directions.get(name) if monitor.startswith("val/") else None
+
     @property
     def headline(self) -> list[str]:
         """The metrics a report shows by default, test first."""
@@ -69,8 +86,9 @@ class Task(ABC):
         """Learn what the task needs from the data module (class count, dynamic range)."""
 
     @abstractmethod
-    def network_kwargs(self, in_shape: tuple[int, int, int], network: type) -> dict[str, Any]:
-        """The arguments that size the ``network`` class's output, e.g. ``{"num_classes": 10}``."""
+    def network_kwargs(self, in_shape: tuple[int, int, int], output: Output) -> dict[str, Any]:
+        """The arguments that size the network's ``output``: ``{"num_classes": 10}`` for a
+        vector, ``{"out_channels": 3}`` for a map."""
 
     # Image-to-image tasks read the layer's classical estimate of the scene, at the scene's
     # shape; the others read the measurement as the sensor delivers it.

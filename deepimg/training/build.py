@@ -10,6 +10,7 @@ from omegaconf import DictConfig
 from deepimg.config.compose import conf_dir, import_target
 from deepimg.data.datamodule import ImageDataModule
 from deepimg.errors import UserError
+from deepimg.models.base import Output
 from deepimg.tasks.base import Task
 from deepimg.tasks.classify import Classify
 from deepimg.training.module import ImagingModule
@@ -52,26 +53,43 @@ def model_options() -> dict[str, str]:
     }
 
 
-def check_model_fits(task: Task, network: type, target: str) -> None:
-    """Refuse a network class that does not serve the task, naming the model options that do."""
-    if task.name in getattr(network, "tasks", ()):
-        return
+def network_output(task: Task, network: type, target: str) -> Output:
+    """What the network will output for the task: the task's first choice that the network
+    can give. A network that gives none of them is refused, naming the model options that fit."""
+    offered = getattr(network, "outputs", frozenset())
+    for output in task.outputs:
+        if output in offered:
+            return output
     options = model_options()
-    serves = {o: getattr(import_target(t, "model"), "tasks", ()) for o, t in options.items()}
-    fitting = [o for o, tasks in serves.items() if task.name in tasks]
+    fitting = [
+        o
+        for o, t in options.items()
+        if set(task.outputs) & getattr(import_target(t, "model"), "outputs", frozenset())
+    ]
     option = next((o for o, t in options.items() if t == target), target)
+    wanted = " or ".join(f"a {o}" for o in task.outputs)
     raise UserError(
-        f"model={option} does not fit task={task.name}; models that fit: {', '.join(fitting)}"
+        f"model={option} does not fit task={task.name} (it needs {wanted}); "
+        f"models that fit: {', '.join(fitting)}"
     )
 
 
 def check_monitor(task: Task, regularization: Regularization) -> None:
-    """Early stopping can only follow a metric the task logs."""
-    logged = {"val/loss", "task", *(f"val/{m}" for m in task.directions)}
-    if regularization.patience is not None and regularization.monitor not in logged:
+    """Early stopping can only follow a metric the task logs, in the metric's own direction."""
+    if regularization.patience is None or regularization.monitor == "task":
+        return
+    logged = ["val/loss", "task", *(f"val/{m}" for m in task.directions)]
+    direction = task.direction(regularization.monitor)
+    if direction is None:
         raise UserError(
             f"regularization.monitor={regularization.monitor} is not a metric of task={task.name}; "
-            f"accepted: {', '.join(sorted(logged))}"
+            f"accepted: {', '.join(logged)}"
+        )
+    if regularization.mode is not None and regularization.mode != direction:
+        better = "higher" if direction == "max" else "lower"
+        raise UserError(
+            f"regularization.mode={regularization.mode} contradicts "
+            f"{regularization.monitor}, where {better} is better; leave mode out (null)"
         )
 
 
@@ -79,20 +97,20 @@ def build_module(cfg: DictConfig, datamodule: ImageDataModule) -> ImagingModule:
     """The physics sized from the data, and the network sized from what the task feeds it."""
     task = build_task(cfg, datamodule)
     network_class = import_target(cfg.model._target_, "model")
-    check_model_fits(task, network_class, cfg.model._target_)
+    output = network_output(task, network_class, cfg.model._target_)
     physics = build(cfg.physical_layer, in_shape=datamodule.in_shape)
     in_shape = task.network_input_shape(physics)
-    network = build(cfg.model, in_shape=in_shape, **task.network_kwargs(in_shape, network_class))
+    network = build(cfg.model, in_shape=in_shape, **task.network_kwargs(in_shape, output))
     transfer = init_from(network, cfg.init_from) if cfg.get("init_from") else None
     frozen = freeze(network, as_list(cfg.freeze)) if cfg.get("freeze") else 0
     if not any(p.requires_grad for p in [*network.parameters(), *physics.parameters()]):
         raise UserError(f"freeze={cfg.freeze} leaves nothing to train; freeze fewer parts")
     regularization = instantiate(cfg.regularization, _convert_="all")
     check_monitor(task, regularization)
-    if regularization.mixes() and task.name != "classify":
+    if regularization.mixes() and not task.mixes_labels:
         raise UserError(
-            f"mixup and cutmix mix labels, which task={task.name} does not have; "
-            "use them with task=classify"
+            f"mixup and cutmix mix two scenes' targets, which task={task.name} cannot; "
+            "set regularization.mixup=0 and regularization.cutmix=0"
         )
     module = ImagingModule(
         physics=physics,
@@ -114,10 +132,10 @@ def as_list(value) -> list[str]:
 
 
 def check_tta(tta: str, task: Task) -> str:
-    """Test-time augmentation moves the scene, which only a class survives unchanged."""
-    if tta != "none" and task.name != "classify":
+    """Test-time augmentation moves the scene, which only a flip-invariant answer survives."""
+    if tta != "none" and not task.flip_invariant:
         raise UserError(
-            f"tta={tta} applies to task=classify; under task={task.name} a moved scene has "
-            "a moved answer. Use tta=none"
+            f"tta={tta} needs an answer that a mirrored or shifted scene keeps; under "
+            f"task={task.name} a moved scene has a moved answer. Use tta=none"
         )
     return tta

@@ -140,7 +140,7 @@ class ImagingModule(pl.LightningModule):
         return values
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        if self.regularization.mixes() and self.task.name == "classify":
+        if self.regularization.mixes() and self.task.mixes_labels:
             loss = self._mixed_step(batch)
         else:
             loss = self._step(batch, "train")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -20,18 +21,17 @@ class Regularization:
     and kernels (not biases, not norm layers, not the physical layer, whose parameters
     carry their own physical constraints). With ``patience`` set, training stops once
     ``monitor`` has not improved for that many epochs: ``val/loss`` (falling, whatever the
-    task), ``task``, the task's own validation metric in its own direction (``val/acc``
-    rising for classification, ``val/psnr`` rising for restoration; ``mode`` is then unused),
-    or one named metric of the run's task with ``mode``.
+    task), ``task`` (the task's own validation metric: ``val/acc`` for classification,
+    ``val/psnr`` for restoration), or any validation metric the task logs (``val/dice``,
+    ``val/error_px``), each in its own direction, which ``mode`` may state but not contradict.
+    Which metrics a task logs is known once the task is: ``training.build`` checks it.
     """
 
     l1: Annotated[float, Range(0)] = 0.0
     l2: Annotated[float, Range(0)] = 0.0
     patience: Annotated[int, Range(1)] | None = None
-    monitor: Literal[
-        "val/loss", "task", "val/acc", "val/f1", "val/auroc", "val/psnr", "val/ssim", "val/mse"
-    ] = "val/loss"
-    mode: Literal["min", "max"] = "min"
+    monitor: str = "val/loss"
+    mode: Literal["min", "max"] | None = None
     mixup: Annotated[float, Range(0)] = 0.0
     cutmix: Annotated[float, Range(0)] = 0.0
 
@@ -71,13 +71,13 @@ class Regularization:
             total = total + self.l2 / 2 * sum(w.pow(2).sum() for w in weights)
         return total
 
-    def callbacks(self, task_monitor: str, task_mode: str) -> list:
-        """Early stopping, when ``patience`` is set; ``task_*`` say what ``monitor: task`` means."""
+    def callbacks(self, task_monitor: str, direction: Callable[[str], str | None]) -> list:
+        """Early stopping, when ``patience`` is set: ``task_monitor`` is what ``monitor: task``
+        means, and ``direction`` gives each metric's direction (the task's ``direction``)."""
         if self.patience is None:
             return []
         from pytorch_lightning.callbacks import EarlyStopping
 
-        monitor, mode = (
-            (task_monitor, task_mode) if self.monitor == "task" else (self.monitor, self.mode)
-        )
+        monitor = task_monitor if self.monitor == "task" else self.monitor
+        mode = direction(monitor) or self.mode or "min"
         return [EarlyStopping(monitor=monitor, mode=mode, patience=self.patience)]

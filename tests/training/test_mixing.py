@@ -39,5 +39,7 @@ def test_a_mixed_training_step_scores_both_labels_and_other_tasks_refuse_it() ->
     loss.backward()
     assert loss.ndim == 0 and module.network.head[-1].weight.grad.abs().sum() > 0
     cfg = config.compose(["dataset=digits", "task=restore", "regularization=cutmix"])
-    with pytest.raises(UserError, match="mixup and cutmix mix labels"):
+    with pytest.raises(
+        UserError, match="mixup and cutmix mix two scenes' targets, which task=restore cannot"
+    ):
         build_module(cfg, build_datamodule(cfg))

@@ -64,7 +64,9 @@ def test_an_ensemble_of_one_or_of_identical_members_equals_the_member(digits) ->
 
 def test_tta_is_refused_where_a_moved_scene_moves_the_answer() -> None:
     cfg = config.compose(["dataset=digits", "task=restore", "tta=flip"])
-    with pytest.raises(UserError, match="tta=flip applies to task=classify"):
+    with pytest.raises(
+        UserError, match="tta=flip needs an answer that a mirrored or shifted scene keeps"
+    ):
         build_module(cfg, build_datamodule(cfg))
 
 

@@ -10,6 +10,7 @@ from torchmetrics import Metric
 from torchmetrics.classification import MulticlassAccuracy, MulticlassAUROC, MulticlassF1Score
 
 from deepimg.config.constraints import Range
+from deepimg.models.base import Output
 from deepimg.tasks.base import Mode, Task
 
 Loss = Literal["cross_entropy", "focal"]
@@ -46,6 +47,9 @@ class Classify(Task):
     name = "classify"
     monitor_metric = "acc"
     directions: ClassVar[dict[str, Mode]] = {"acc": "max", "f1": "max", "auroc": "max"}
+    outputs: ClassVar[tuple[Output, ...]] = ("vector",)
+    mixes_labels = True  # a mixed scene's target is the mix of two labels
+    flip_invariant = True  # a mirrored or shifted object is the same class
 
     def __init__(
         self,
@@ -87,7 +91,7 @@ class Classify(Task):
             )
         return torch.tensor(list(self.class_weights), dtype=torch.float32)
 
-    def network_kwargs(self, in_shape: tuple[int, int, int], network: type) -> dict[str, Any]:
+    def network_kwargs(self, in_shape: tuple[int, int, int], output: Output) -> dict[str, Any]:
         return {"num_classes": self.num_classes}
 
     def target(self, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:

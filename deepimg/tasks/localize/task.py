@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torchmetrics import Metric
 
+from deepimg.models.base import Output
 from deepimg.tasks.base import Mode, Task
 
 
@@ -60,6 +60,7 @@ class Localize(Task):
     name = "localize"
     monitor_metric = "error_px"
     directions: ClassVar[dict[str, Mode]] = {"error_px": "min", "within_2px": "max"}
+    outputs: ClassVar[tuple[Output, ...]] = ("vector", "map")  # coordinates or a heat map
 
     def __init__(self, beta: float = 1.0) -> None:
         self.beta = beta
@@ -71,8 +72,8 @@ class Localize(Task):
         self.size = data.canvas.size
         self.mean_position = data.positions("train", 10**9).mean(dim=0)  # all of train
 
-    def network_kwargs(self, in_shape: tuple[int, int, int], network: type) -> dict[str, Any]:
-        if "num_classes" in inspect.signature(network).parameters:
+    def network_kwargs(self, in_shape: tuple[int, int, int], output: Output) -> dict[str, Any]:
+        if output == "vector":
             return {"num_classes": 2}  # the coordinate head
         return {"out_channels": 1}  # a heat map
 

@@ -14,6 +14,7 @@ from torchmetrics import MeanSquaredError, Metric
 from torchmetrics.functional.image import structural_similarity_index_measure
 from torchmetrics.image import StructuralSimilarityIndexMeasure
 
+from deepimg.models.base import Output
 from deepimg.tasks.base import Mode, Task
 
 SSIM_L1_ALPHA = (
@@ -82,6 +83,7 @@ class Restore(Task):
     name = "restore"
     monitor_metric = "psnr"
     directions: ClassVar[dict[str, Mode]] = {"psnr": "max", "ssim": "max", "mse": "min"}
+    outputs: ClassVar[tuple[Output, ...]] = ("map",)  # the residual, an image of the scene
     reads_scene_estimate = True
 
     def __init__(self, loss: Literal["l1", "mse", "ssim_l1"] = "l1") -> None:
@@ -95,7 +97,7 @@ class Restore(Task):
         self.channels = data.in_shape[0]
         self.kernel_size = ssim_kernel_size(data.in_shape)
 
-    def network_kwargs(self, in_shape: tuple[int, int, int], network: type) -> dict[str, Any]:
+    def network_kwargs(self, in_shape: tuple[int, int, int], output: Output) -> dict[str, Any]:
         return {"out_channels": self.channels}
 
     def prediction(self, output: torch.Tensor, network_input: torch.Tensor) -> torch.Tensor:

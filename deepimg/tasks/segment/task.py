@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torchmetrics import Metric
 from torchmetrics.segmentation import DiceScore, MeanIoU
 
+from deepimg.models.base import Output
 from deepimg.tasks.base import Mode, Task
 
 
@@ -46,6 +47,7 @@ class Segment(Task):
     name = "segment"
     monitor_metric = "dice"
     directions: ClassVar[dict[str, Mode]] = {"dice": "max", "iou": "max"}
+    outputs: ClassVar[tuple[Output, ...]] = ("map",)  # one logit map per class
     reads_scene_estimate = True
 
     def __init__(self, dice_weight: float = 1.0) -> None:
@@ -57,7 +59,7 @@ class Segment(Task):
         self.num_classes = getattr(data, "segmentation_classes", 2)
         self.threshold = data.mask_threshold
 
-    def network_kwargs(self, in_shape: tuple[int, int, int], network: type) -> dict[str, Any]:
+    def network_kwargs(self, in_shape: tuple[int, int, int], output: Output) -> dict[str, Any]:
         return {"out_channels": self.num_classes}
 
     def score(self, prediction: torch.Tensor) -> torch.Tensor:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from deepimg.data.datamodule import ImageDataModule, RawData
+from deepimg.data.datamodule import ImageDataModule
+from deepimg.data.raw import RawData
 
 
 class Digits(ImageDataModule):

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import torch
 
-if TYPE_CHECKING:
-    from deepimg.data.datamodule import RawData
+from deepimg.data.raw import RawData
 
 FluorophoreScenes = Literal["mixture", "one"]
 

@@ -21,8 +21,9 @@ import torch
 import torch.nn.functional as F
 
 from deepimg.config.constraints import ExistingDir, Range
-from deepimg.data.datamodule import ImageDataModule, RawData
+from deepimg.data.datamodule import ImageDataModule
 from deepimg.data.download import cache_dir
+from deepimg.data.raw import RawData
 from deepimg.errors import UserError
 
 if TYPE_CHECKING:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, ClassVar
 
 from deepimg.config.constraints import ExistingDir
-from deepimg.data.datamodule import ImageDataModule, RawData
+from deepimg.data.datamodule import ImageDataModule
 from deepimg.data.download import resolve_files
 from deepimg.data.idx import read_idx
+from deepimg.data.raw import RawData
 
 
 class IdxDataModule(ImageDataModule):

@@ -17,8 +17,9 @@ import numpy as np
 import torch
 
 from deepimg.config.constraints import ExistingDir
-from deepimg.data.datamodule import ImageDataModule, RawData
+from deepimg.data.datamodule import ImageDataModule
 from deepimg.data.download import cache_dir, download
+from deepimg.data.raw import RawData
 from deepimg.errors import UserError
 
 INFO: dict = json.loads(Path(__file__).with_name("medmnist_info.json").read_text())

@@ -13,8 +13,9 @@ from typing import Annotated, Literal
 import torch
 
 from deepimg.config.constraints import ExistingDir, Range
-from deepimg.data.datamodule import ImageDataModule, RawData
+from deepimg.data.datamodule import ImageDataModule
 from deepimg.data.folder import MAX_PIXELS, SUFFIXES, ImageTooLarge, decode, to_channels
+from deepimg.data.raw import RawData
 from deepimg.errors import UserError
 
 log = logging.getLogger(__name__)

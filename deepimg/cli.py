@@ -327,7 +327,8 @@ def refuse_rerun(args: Sequence[str]) -> None:
 def run_hydra(task, argv: list[str], config_name: str) -> None:
     import hydra
 
-    from deepimg.config.compose import conf_dir, register_resolvers
+    from deepimg.commands.resolvers import register_resolvers
+    from deepimg.config.compose import conf_dir
 
     refuse_rerun(argv)  # every way into Hydra passes here, DDP's other ranks included
     register_resolvers()

@@ -41,26 +41,6 @@ def groups() -> dict[str, list[str]]:
     }
 
 
-def objective_direction(task_target: str) -> str:
-    """``maximize`` or ``minimize``: the direction of the objective of the task class that
-    ``task_target`` names (a deepimg task), as Optuna's sweeper wants it."""
-    from deepimg.tasks.base import Task
-
-    module_name, _, name = str(task_target).rpartition(".")
-    if not module_name.startswith("deepimg.tasks"):
-        raise ValueError(f"{task_target!r} is not a deepimg task")
-    task = getattr(importlib.import_module(module_name), name, None)
-    if not (inspect.isclass(task) and issubclass(task, Task)):
-        raise ValueError(f"{task_target!r} is not a deepimg task")
-    return "maximize" if task.directions[task.monitor_metric] == "max" else "minimize"
-
-
-def register_resolvers() -> None:
-    """``${deepimg_direction:${task._target_}}``, used by ``conf/hydra/sweeper/optuna.yaml``."""
-    if not OmegaConf.has_resolver("deepimg_direction"):
-        OmegaConf.register_new_resolver("deepimg_direction", objective_direction)
-
-
 def one_line(err: BaseException) -> str:
     """A composition error as one line; Hydra's own messages span several."""
     options = getattr(err, "options", None)
@@ -78,7 +58,6 @@ def hydra_context() -> Iterator[None]:
     from hydra.core.global_hydra import GlobalHydra
 
     GlobalHydra.instance().clear()
-    register_resolvers()
     with initialize_config_dir(str(conf_dir()), version_base="1.3"):
         yield
 

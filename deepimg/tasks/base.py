@@ -31,6 +31,8 @@ refuses a network that outputs nothing the task can use.
 
 from __future__ import annotations
 
+import importlib
+import inspect
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -146,3 +148,16 @@ class Task(ABC):
         from deepimg.analysis.run_analysis import RunAnalysis
 
         return RunAnalysis
+
+
+def objective_direction(task_target: str) -> str:
+    """``maximize`` or ``minimize``: the direction of the objective of the task class that
+    ``task_target`` names (a deepimg task), as Optuna's sweeper wants it. Only classes under
+    ``deepimg.tasks`` are imported: the name may come from a config someone sent."""
+    module_name, _, name = str(task_target).rpartition(".")
+    if not module_name.startswith("deepimg.tasks"):
+        raise ValueError(f"{task_target!r} is not a deepimg task")
+    task = getattr(importlib.import_module(module_name), name, None)
+    if not (inspect.isclass(task) and issubclass(task, Task)):
+        raise ValueError(f"{task_target!r} is not a deepimg task")
+    return "maximize" if task.directions[task.monitor_metric] == "max" else "minimize"

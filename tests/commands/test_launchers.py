@@ -13,7 +13,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from deepimg.commands.launchers import cpu_threads
-from deepimg.config.compose import conf_dir, register_resolvers
+from deepimg.commands.resolvers import register_resolvers
+from deepimg.config.compose import conf_dir
 from tests.conftest import run_cli
 from tests.test_cli_errors import assert_one_line_error
 

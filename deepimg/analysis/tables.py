@@ -16,8 +16,9 @@ def headline(metrics: dict[str, Any]) -> list[str]:
     baselines), the validation value that sweepers optimise, then how long and how big."""
     tests = [k for k in metrics if k.startswith("test/")]
     tests.sort(key=lambda k: (k == "test/loss", k.endswith("_baseline")))
-    objective = metrics.get("objective")
-    return tests + ([objective] if objective else ["val/acc_best"]) + list(RUN_FACTS)
+    objective = metrics.get("objective")  # runs made before it was recorded: any best value
+    best = [objective] if objective else [k for k in metrics if str(k).endswith("_best")]
+    return tests + best + list(RUN_FACTS)
 
 
 def print_metrics(metrics: dict[str, Any], title: str) -> None:

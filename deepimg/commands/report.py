@@ -15,25 +15,35 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from deepimg.analysis import markdown
 from deepimg.analysis.progress import run_steps
 from deepimg.analysis.provenance import git_commit, versions
 from deepimg.analysis.search_figures import TRIAL, search_jobs
 from deepimg.analysis.spreadsheets import write_csv
 from deepimg.analysis.sweep_figures import heatmap_jobs, metric_plot_jobs
 from deepimg.analysis.sweep_page import SweepReport, write_sweep_page
+from deepimg.analysis.sweep_tables import (
+    SWEEP,
+    best_rows,
+    cell,
+    column_names,
+    config_differences,
+    display_columns,
+    finished_runs,
+    is_lower_better,
+    lower_is_better,
+    print_table,
+    runs_table,
+    summarize,
+    swept_keys,
+    task_metrics,
+    to_markdown,
+)
 from deepimg.commands.runs import find_runs, read_metrics, writable_folder
-from deepimg.config.compose import groups
 from deepimg.config.overrides import OVERRIDE
-from deepimg.config.received import ReceivedFileError, read_text, read_yaml, select
+from deepimg.config.received import ReceivedFileError, read_text, read_yaml
 from deepimg.errors import UserError
 
-SEED = "seed"
-SWEEP = "sweep"  # the column naming each run's folder when several are compared
 METRICS_FILE = "metrics.json"
 RUN_PARTS = {".hydra", "checkpoints", "physics", "analysis"}  # folders deepimg writes in a run
 LOGS = ("error.log", "train.log")  # the logs deepimg writes in a run folder, read in this order
@@ -50,8 +60,8 @@ def sweep_labels(dirs: list[Path]) -> list[str]:
 
 
 def load_runs(dirs: list[Path]) -> list[dict[str, Any]]:
-    """Each run as {path, sweep (its folder's label), overrides (key -> text), config,
-    metrics or None}."""
+    """Each run as {path, sweep (its folder's label), overrides (key -> text), config (plain
+    data), metrics or None, and for a run that did not complete, failure (why)}."""
     runs = []
     for root, label in zip(dirs, sweep_labels(dirs), strict=True):
         if not root.is_dir():
@@ -75,16 +85,16 @@ def load_runs(dirs: list[Path]) -> list[dict[str, Any]]:
                     "status": "unreadable",
                     "error": "metrics.json is not a JSON object in a regular file",
                 }
-            sweep = sweep_of(run, root, label)
-            runs.append(
-                {
-                    "path": run,
-                    "sweep": sweep,
-                    "overrides": overrides,
-                    "config": config,
-                    "metrics": metrics,
-                }  # fmt: skip
-            )
+            entry = {
+                "path": run,
+                "sweep": sweep_of(run, root, label),
+                "overrides": overrides,
+                "config": config,
+                "metrics": metrics,
+            }
+            if (metrics or {}).get("status") != "completed":
+                entry["failure"] = failure_line(entry)
+            runs.append(entry)
     return runs
 
 
@@ -120,151 +130,6 @@ def read_run_files(run: Path) -> tuple[dict[str, str], dict[str, Any], str | Non
     except Exception as err:  # noqa: BLE001 - YAML and the file checks fail many ways
         return {}, {}, textwrap.shorten(f"unreadable .hydra/: {err}", 200)
     return overrides, config, None
-
-
-def swept_keys(runs: list[dict[str, Any]]) -> list[str]:
-    """Override keys whose value differs between runs, in the order they first appear."""
-    keys: list[str] = []
-    for run in runs:
-        keys += [k for k in run["overrides"] if k not in keys]
-    return [k for k in keys if len({run["overrides"].get(k) for run in runs}) > 1]
-
-
-def column_names(keys: list[str]) -> dict[str, str]:
-    """The short name (last component) of each key where that is unambiguous, else the full key."""
-    short = [k.rsplit(".", 1)[-1] for k in keys]
-    return {k: s if short.count(s) == 1 else k for k, s in zip(keys, short, strict=True)}
-
-
-def typed_value(run: dict[str, Any], key: str, group_names: set[str]) -> Any:
-    if key in group_names:
-        return run["overrides"].get(key)
-    value = select(run["config"], key, default=run["overrides"].get(key))
-    return str(value) if isinstance(value, (dict, list)) else value
-
-
-def runs_table(
-    runs: list[dict[str, Any]], keys: list[str], metrics: list[str], by_sweep: bool = False
-) -> pd.DataFrame:
-    """One row per run: its sweep (when ``by_sweep``), the swept parameters (by column
-    name), the metrics, status, why it did not complete (``error``) and path."""
-    names, group_names = column_names(keys), set(groups())
-    rows = []
-    for run in runs:
-        row = {SWEEP: run["sweep"]} if by_sweep else {}
-        row.update({names[k]: typed_value(run, k, group_names) for k in keys})
-        values = run["metrics"] or {}
-        row.update({m: values.get(m) for m in metrics})
-        row["status"] = values.get("status", "failed") if run["metrics"] else "failed"
-        row["error"] = failure_line(run) if row["status"] != "completed" else ""
-        row["run"] = str(run["path"])
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def summarize(table: pd.DataFrame, params: list[str], metrics: list[str]) -> pd.DataFrame:
-    """Mean, std and count of each metric per setting of the swept parameters (seeds pooled)."""
-    done = finished_runs(table, metrics)
-    by = [p for p in params if p != SEED]
-    if not by:
-        done["_all"] = "all"
-        by = ["_all"]
-    grouped = done.groupby(by, dropna=False, sort=True)
-    summary = grouped[metrics].mean()
-    if grouped.size().max() > 1:
-        stds = grouped[metrics].std().add_suffix("_std")
-        summary = pd.concat([summary, stds], axis=1)[[c for m in metrics for c in (m, f"{m}_std")]]
-        summary["n"] = grouped.size()
-    summary = summary.reset_index()
-    return summary.drop(columns=["_all"], errors="ignore")
-
-
-def cell(row: pd.Series, column: str, metrics: list[str], best: dict | None = None) -> str:
-    """A metric as mean (± std), starred in the best row (``best``: metric -> row index);
-    a parameter as written."""
-    value = row[column]
-    if column not in metrics:
-        if isinstance(value, float):  # a searched value such as 2.4208472637456366
-            return str(int(value)) if value.is_integer() else f"{value:.4g}"
-        return str(value)
-    if pd.isna(value):
-        return ""
-    std = row.get(f"{column}_std")
-    text = f"{value:.4f}" + (f" ± {std:.4f}" if std is not None and not pd.isna(std) else "")
-    return text + (" ★" if best and best.get(column) == row.name else "")
-
-
-def display_columns(summary: pd.DataFrame) -> list[str]:
-    return [c for c in summary.columns if not c.endswith("_std")]
-
-
-def to_markdown(
-    summary: pd.DataFrame, failed: pd.DataFrame, metrics: list[str], best: dict | None = None
-) -> str:
-    """The summary as a Markdown table; every value escaped (names come from anyone)."""
-    columns = display_columns(summary)
-    lines = ["| " + " | ".join(map(markdown.escape, columns)) + " |", "|" + "---|" * len(columns)]
-    lines += [
-        "| " + " | ".join(markdown.escape(cell(row, c, metrics, best)) for c in columns) + " |"
-        for _, row in summary.iterrows()
-    ]
-    if len(failed):
-        lines += ["", f"**Failed runs ({len(failed)})**, with why:", ""]
-        lines += [
-            f"- {markdown.escape(run)}: {markdown.escape(error)}"
-            for run, error in zip(failed["run"], failed["error"], strict=True)
-        ]
-    return "\n".join(lines) + "\n"
-
-
-def print_table(
-    summary: pd.DataFrame,
-    failed: pd.DataFrame,
-    metrics: list[str],
-    title: str,
-    best: dict | None = None,
-) -> None:
-    table = Table(title=title, header_style="bold")
-    columns = display_columns(summary)
-    for c in columns:
-        table.add_column(escape(c), justify="right")
-    for _, row in summary.iterrows():
-        table.add_row(*(escape(cell(row, c, metrics, best)) for c in columns))
-    console = Console()
-    console.print(table)
-    for run, error in zip(failed["run"], failed["error"], strict=True):
-        console.print(f"[red]failed[/red]: {escape(str(run))}: {escape(str(error))}")
-
-
-def finished_runs(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
-    """The completed runs, with metrics as numbers (a missing one as NaN)."""
-    done = table[table["status"] == "completed"].copy()
-    for m in metrics:
-        done[m] = pd.to_numeric(done[m], errors="coerce")
-    return done
-
-
-def flat_config(config: Any, prefix: str = "") -> dict[str, Any]:
-    """A config as {dotted key: leaf value}, without Hydra's own keys and the output path."""
-    flat: dict[str, Any] = {}
-    for key, value in config.items():
-        path = f"{prefix}{key}"
-        if path in ("hydra", "paths"):
-            continue
-        if isinstance(value, dict) and value:
-            flat.update(flat_config(value, path + "."))
-        else:
-            flat[path] = value
-    return flat
-
-
-def config_differences(runs: list[dict[str, Any]], names: list[str]) -> pd.DataFrame:
-    """Rows: runs; columns: the config keys whose value is not the same in every run."""
-    flats = [flat_config(run["config"]) for run in runs]
-    keys = list(dict.fromkeys(k for flat in flats for k in flat))
-    differing = [k for k in keys if len({repr(flat.get(k)) for flat in flats}) > 1]
-    rows = [{k: flat.get(k) for k in differing} for flat in flats]
-    return pd.DataFrame(rows, index=pd.Index(names, name="run"), columns=differing)
 
 
 def failure_line(run: dict[str, Any]) -> str:
@@ -383,7 +248,7 @@ def write_page(
         runs=table,
         run_names=names,
         config_differences=config_differences(runs, names),
-        last_log_lines={name: failure_line(run) for name, run in failed},
+        last_log_lines={name: run["failure"] for name, run in failed},
         figures=figures,
         versions=versions(),
         commit=git_commit(),
@@ -412,23 +277,6 @@ def default_out(dirs: list[Path]) -> Path:
     return dirs[0] / ("report-vs-" + "+".join(label.replace("/", "_") for label in others))
 
 
-CLASSIFY_METRICS = ["test/acc", "test/f1", "test/auroc"]  # runs made before metrics.json named them
-
-
-def task_metrics(runs: list[dict[str, Any]]) -> list[str]:
-    """The default columns: each finished run's task metrics (``task_metrics`` in its
-    metrics.json), then their classical baselines where runs have them, in first-seen order."""
-    names: list[str] = []
-    for run in runs:
-        values = run["metrics"] or {}
-        if values.get("status") != "completed":
-            continue
-        own = str(values.get("task_metrics") or ",".join(CLASSIFY_METRICS)).split(",")
-        found = own + [f"{m}_baseline" for m in own if f"{m}_baseline" in values]
-        names += [m for m in found if m not in names]
-    return sorted(names, key=lambda m: m.endswith("_baseline"))  # stable: baselines last
-
-
 def check_metrics(metrics: list[str], runs: list[dict[str, Any]]) -> None:
     """Every asked-for metric must be in some run's metrics.json; else name those that are."""
     numeric = {
@@ -443,35 +291,6 @@ def check_metrics(metrics: list[str], runs: list[dict[str, Any]]) -> None:
         )
 
 
-def lower_is_better(runs: list[dict[str, Any]]) -> set[str]:
-    """Metrics where lower is better (``lower_is_better`` in the runs' metrics.json: ``mse``,
-    ``error_px``; losses), with their baselines; all others are higher-is-better."""
-    lower = set()
-    for run in runs:
-        lower.update(
-            m for m in str((run["metrics"] or {}).get("lower_is_better") or "").split(",") if m
-        )
-    return lower
-
-
-def is_lower_better(metric: str, lower: set[str]) -> bool:
-    """``lower`` names test metrics; a validation objective (``val/error_px_best``) follows
-    its test metric."""
-    if metric.startswith("val/") and metric.endswith("_best"):
-        metric = "test/" + metric.removeprefix("val/").removesuffix("_best")
-    return metric.removesuffix("_baseline") in lower or metric.endswith("/loss")
-
-
-def best_rows(summary: pd.DataFrame, metrics: list[str], lower: set[str]) -> dict[str, object]:
-    """The summary row index of the best mean of each metric, in its direction."""
-    best = {}
-    for m in metrics:
-        values = pd.to_numeric(summary[m], errors="coerce") if m in summary else None
-        if values is not None and values.nunique() > 1:  # a tie has no best
-            best[m] = values.idxmin() if is_lower_better(m, lower) else values.idxmax()
-    return best
-
-
 def report(
     dirs: list[Path], metrics: list[str] | None = None, out: Path | None = None
 ) -> pd.DataFrame:
@@ -481,7 +300,7 @@ def report(
     runs = load_runs(dirs)
     if metrics:
         check_metrics(metrics, runs)  # asked for by name: it must exist somewhere
-    metrics = metrics or task_metrics(runs) or CLASSIFY_METRICS
+    metrics = metrics or task_metrics(runs)
     objective = search_objective(dirs, runs)
     if objective and objective not in metrics:
         metrics = [*metrics, objective]  # a search: its trials are judged by the objective

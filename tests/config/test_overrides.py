@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from deepimg.cli import sweep_variants
 from deepimg.config import compose as config
 from deepimg.config.overrides import expand_range, expand_ranges, expand_short_keys, resolve_key
+from deepimg.config.sweeps import sweep_variants
 from deepimg.errors import UserError
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from deepimg.cli import prepare_train_args
+from deepimg.commands.preflight import prepare_train_args
 from deepimg.config import compose as config
 from deepimg.errors import UserError
 from deepimg.physics.blur import Blur

@@ -1,0 +1,73 @@
+"""``deepimg train``: a fresh run or sweep (checked, then handed to Hydra), or ``resume=DIR``;
+a signal stops it with one line that says how to resume."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from deepimg.commands.hydra_app import HYDRA_ONLY, refuse_rerun, run_hydra
+from deepimg.commands.jobs import run_job, sum_up_jobs, train_job
+from deepimg.commands.preflight import prepare_train_args
+from deepimg.errors import UserError
+
+
+def train_command(args: list[str]) -> None:
+    from deepimg.commands.signals import RunInterrupted, interruptible
+
+    refuse_rerun(args)
+    resume = [a.partition("=")[2] for a in args if a.startswith("resume=")]
+    if resume and not resume[-1]:
+        raise UserError("resume= needs a folder: a run's (outputs/<date>/<time>) or a sweep's")
+    folder: Path | None = Path(resume[-1]) if resume else None
+    try:
+        with interruptible():
+            if resume:
+                resume_command([a for a in args if not a.startswith("resume=")], folder)
+            else:
+                if not HYDRA_ONLY.intersection(args):
+                    args = prepare_train_args(args)
+                folder = swept_folder(args)
+                run_hydra(train_job, args, "train")
+    except RunInterrupted as stop:
+        say_interrupted(stop, folder or stop.run_dir)
+        sys.exit(stop.exit_code)
+    sum_up_jobs(None if resume else folder)
+
+
+def swept_folder(args: list[str]) -> Path | None:
+    """The sweep's folder when ``args`` are a sweep's (it is what a resume takes), else None."""
+    if "-m" not in args and "--multirun" not in args:
+        return None
+    given = [a.partition("=")[2] for a in args if a.startswith("hydra.sweep.dir=")]
+    return Path(given[-1]) if given else None
+
+
+def say_interrupted(stop, folder: Path | None) -> None:
+    """One line: which signal, where the run stopped, and the command that resumes it."""
+    where = ""
+    if stop.run_dir is not None:
+        n = stop.epochs
+        where = f" after {n} complete epoch{'s' if n != 1 else ''} of {stop.run_dir}"
+    again = f"; resume with: deepimg train resume={folder}" if folder is not None else ""
+    print(f"deepimg train: interrupted by {stop.name}{where}{again}", file=sys.stderr)
+
+
+def resume_command(overrides: list[str], folder: Path) -> None:
+    """``deepimg train resume=DIR [trainer.max_epochs=N]``: see ``deepimg.commands.resume``."""
+    import logging
+
+    from deepimg.commands.resume import log_to, plan
+
+    jobs, completed = plan(folder, overrides)
+    if not jobs:
+        print(f"deepimg train: nothing to resume in {folder}: its {completed} runs completed")
+        return
+    print(f"deepimg train: resuming {len(jobs)} runs in {folder} ({completed} completed already)")
+    for job in jobs:
+        handler = log_to(job.run_dir)
+        try:
+            run_job(job.cfg, job.last)
+        finally:
+            logging.getLogger().removeHandler(handler)
+            handler.close()

@@ -1,0 +1,116 @@
+"""Before ``deepimg train`` starts: shorthands expanded, every value of every sweep variant
+checked, each variant's model built on its data once, and a fresh run folder claimed, so a
+bad value fails in a second with one line instead of half-way through a sweep."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from deepimg.commands.hydra_app import hydra_parser
+from deepimg.config.sweeps import sweep_variants
+from deepimg.errors import UserError
+
+
+def prepare_train_args(args: Sequence[str]) -> list[str]:
+    """Expand shorthands, check every value, and give the run a fresh folder.
+
+    Returns the argument list for Hydra: flags first, then the full overrides.
+    """
+    from deepimg.commands.runs import new_run_dir, writable_folder
+    from deepimg.config import compose as config
+    from deepimg.config.overrides import expand_ranges, expand_short_keys
+
+    ns = hydra_parser().parse_intermixed_args(list(args))
+    for override in ns.overrides:
+        if override.startswith("="):
+            raise UserError(f"'{override}' has no key; write key=value, e.g. bits{override}")
+    flags = list(args)
+    for override in ns.overrides:
+        flags.remove(override)
+    overrides, ranged = expand_ranges(ns.overrides)
+    overrides = expand_short_keys(overrides, config.groups(), config.compose)
+    multirun = ns.multirun or ranged
+    if multirun and ns.cfg:
+        raise UserError(
+            "--cfg prints one config and cannot be combined with a sweep (-m or A..B); "
+            "give one value per key to see its config"
+        )
+    if ranged and not ns.multirun:
+        flags.append("-m")
+    check_sweeper(overrides)
+    searched = any(o.startswith("hydra/sweeper=") and o != "hydra/sweeper=basic" for o in overrides)
+    variants = [config.compose(variant) for variant in sweep_variants(overrides, searched)]
+    for cfg in variants:
+        config.check_config(cfg)
+    if not ns.cfg:
+        check_fit_to_data(variants)
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    given = [o.partition("=")[2] for o in overrides if o.startswith(key + "=")]
+    if not ns.cfg and given:
+        refuse_existing_runs(Path(given[-1]))
+        writable_folder(given[-1], key)
+    if not ns.cfg and not given:
+        overrides.append(f"{key}={new_run_dir(multirun)}")
+    return flags + overrides
+
+
+def check_sweeper(overrides: list[str]) -> None:
+    """Hydra's own ``hydra/sweeper=optuna`` minimizes unless told a direction: on accuracy
+    that search would hunt for the worst design. deepimg's preset knows the task's direction."""
+    if "hydra/sweeper=optuna" in overrides and not any(
+        o.startswith("hydra.sweeper.direction=") for o in overrides
+    ):
+        raise UserError(
+            "hydra/sweeper=optuna is the plugin's bare config, which minimizes; use "
+            "hydra/sweeper=search (deepimg's preset: the task's validation objective, in its "
+            "direction) or give hydra.sweeper.direction=maximize|minimize"
+        )
+
+
+def refuse_existing_runs(folder: Path) -> None:
+    """A folder that already holds a run (or a sweep of runs) is never written over."""
+    from deepimg.commands.runs import find_runs
+
+    if (
+        (folder / "metrics.json").exists()
+        or (folder / ".hydra").exists()
+        or (folder.is_dir() and find_runs(folder))
+    ):
+        raise UserError(
+            f"'{folder}' already holds a run; choose a new folder (or leave hydra.run.dir "
+            "and hydra.sweep.dir out for a fresh one under outputs/)"
+        )
+
+
+def check_fit_to_data(variants: list[DictConfig]) -> None:
+    """Build each variant's model on its data, before any run folder exists.
+
+    Some values are wrong only for a given dataset (a 40x40 sensor on 28x28 scenes, a colour
+    filter on grayscale images); finding them here keeps a sweep from failing half-way.
+    """
+    from deepimg.training.build import build_datamodule, build_module
+    from deepimg.training.loggers import check_trackers
+
+    datamodules = {}
+    for cfg in variants:
+        check_accelerator(cfg)
+        check_trackers(cfg)
+        key = OmegaConf.to_yaml(cfg.dataset)  # augmentation never changes the shape
+        if key not in datamodules:
+            datamodules[key] = build_datamodule(cfg)
+        build_module(cfg, datamodules[key])
+
+
+def check_accelerator(cfg: DictConfig) -> None:
+    """A GPU trainer on a machine where torch sees no GPU fails at once, not in the job."""
+    import torch
+
+    accelerator = str(cfg.trainer.get("accelerator", "auto"))
+    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise UserError(
+            f"trainer.accelerator={accelerator} needs a CUDA GPU, and torch sees none on this "
+            "machine; use trainer=cpu (or trainer=default, which picks what there is)"
+        )

@@ -9,10 +9,10 @@ export NO_ALBUMENTATIONS_UPDATE := 1
 APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) 2>/dev/null \
   || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1))
 
-.PHONY: help install data browser test lint bench clean
+.PHONY: help install data browser test lint bench docs docs-serve clean
 
 help:  ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 install: $(BIN)/deepimg data browser  ## create .venv with torch (CPU), deepimg, its launchers, sweepers, trackers and dev tools, the data and Chromium
 
@@ -21,7 +21,7 @@ $(BIN)/deepimg: pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first and pinned: it lies on this machine's disk; an unpinned torch pulls a multi-GB CUDA build
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev,sweep,track]'
+	$(BIN)/pip install --quiet -e '.[dev,sweep,track,docs]'
 	@touch $@
 
 data:  ## install Debian's Fashion-MNIST package when apt is available and the data is absent
@@ -38,7 +38,7 @@ browser:  ## install Debian's chromium when apt is available: the test that rend
 	    && echo "Chromium installed" || echo "Chromium could not be installed: the browser test will be skipped"; \
 	else echo "no apt: without Chromium the browser test is skipped"; fi
 
-test:  ## run the test suite (CPU, a few minutes)
+test:  ## run the test suite (CPU, about 15 minutes on 2 cores)
 	$(BIN)/pytest -q
 
 lint:  ## ruff: style and common bugs
@@ -47,6 +47,12 @@ lint:  ## ruff: style and common bugs
 
 bench:  ## time deepimg's training loop against a hand-written PyTorch loop
 	$(BIN)/python scripts/bench_train.py
+
+docs:  ## build the manual (docs/, MkDocs) into site/, strict: a broken link fails it
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+docs-serve:  ## serve the manual at http://127.0.0.1:8000, rebuilt as docs/ changes
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 clean:  ## remove the virtual environment and caches (never outputs/)
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist *.egg-info

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from deepimg.analysis.plotting import plt, save
-from deepimg.tasks.classify.predictions import device_of
+from deepimg.analysis.run_analysis import device_of
 
 if TYPE_CHECKING:
     from deepimg.physics.base import PhysicalLayer

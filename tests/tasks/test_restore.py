@@ -15,7 +15,8 @@ from deepimg.physics.cfa import ColorFilterArray
 from deepimg.physics.downsample import Downsample
 from deepimg.physics.exposure import Exposure
 from deepimg.physics.functional import normalized_convolution
-from deepimg.tasks.restore.task import MeanPSNR, Restore, psnr_per_image
+from deepimg.tasks.restore.psnr import MeanPSNR, psnr_per_image
+from deepimg.tasks.restore.task import Restore
 from deepimg.training.build import build_datamodule, build_module
 from tests.config.test_config import COLOUR_ONLY
 

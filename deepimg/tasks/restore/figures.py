@@ -20,7 +20,7 @@ from deepimg.analysis import plotting as figures
 from deepimg.analysis.physics_figures import as_image
 from deepimg.analysis.plotting import plt
 from deepimg.analysis.run_analysis import Figure, RunAnalysis, Step, device_of
-from deepimg.tasks.restore.task import psnr_per_image
+from deepimg.tasks.restore.psnr import psnr_per_image
 
 EXAMPLES = 5  # test images in the grid
 

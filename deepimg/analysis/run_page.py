@@ -1,24 +1,27 @@
-"""A run's ``index.html``, assembled from the files in its folder.
+"""A run's ``index.html``, assembled from the files in its folder (``templates/run.html.j2``).
 
-The page only shows what exists: ``metrics.json``, the run's overrides, ``analysis/*.png``
-and ``per_class.csv``, ``physics/*.png`` and ``class_balance.csv``. So it is the same code
-for a training run and for a re-test by ``deepimg eval``, and it can be rebuilt at any time.
+The page only shows what exists: ``metrics.json``, the run's overrides, the figures that the
+task's analysis listed in ``analysis/analysis.json`` (with their captions and tables),
+``physics/*.png`` and ``class_balance.csv``. So it is the same code for a training run and
+for a re-test by ``deepimg eval``, for every task, and it can be rebuilt at any time.
 """
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pandas as pd
 
 from deepimg.analysis import html
-from deepimg.analysis.html import Html
+from deepimg.analysis.html import Figure, Table
 from deepimg.analysis.tables import headline
-from deepimg.config.received import ReceivedFileError, read_bytes, read_yaml
+from deepimg.config.received import ReceivedFileError, read_bytes, read_text, read_yaml
 
 PAGE = "index.html"
 MAX_JSON_BYTES = 2**20  # the analysis.json and metrics.json that deepimg writes are a few kB
+MAX_CSV_BYTES = 2**20  # a per-class table of a few hundred classes
 
 
 def number(value: object, digits: int = 4) -> str:
@@ -27,7 +30,7 @@ def number(value: object, digits: int = 4) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def describe_run(run_dir: Path, values: dict) -> list[object]:
+def describe_run(run_dir: Path, values: dict) -> list[str]:
     """The header lines: what this run is (its overrides, or the checkpoint it re-tested)."""
     overrides = run_dir / ".hydra" / "overrides.yaml"
     if "ckpt" in values:
@@ -40,13 +43,13 @@ def describe_run(run_dir: Path, values: dict) -> list[object]:
     return []
 
 
-def metrics_section(values: dict) -> Html | None:
+def metrics_table(values: dict) -> Table | None:
     rows = [
         [key, number(values[key], digits=1 if key.endswith("_s") else 4)]  # seconds: 0.1 s will do
         for key in headline(values)
         if values.get(key) is not None
     ]
-    return html.section("Metrics", html.table(["metric", "value"], rows)) if rows else None
+    return Table(["metric", "value"], rows) if rows else None
 
 
 def read_json(path: Path) -> dict:
@@ -61,16 +64,21 @@ def read_json(path: Path) -> dict:
     return values if isinstance(values, dict) else {}
 
 
-def csv_table(path: Path, index_name: str | None = None) -> Html:
-    """A CSV file of the run as a table; its first column is the index, named
-    ``index_name`` or as the file names it."""
-    frame = pd.read_csv(path, index_col=0)
-    index_name = index_name or str(frame.index.name or "")
+def csv_table(path: Path) -> Table | None:
+    """A CSV file of the run (a regular file inside its folder) as a table; its first column
+    is the index, named as the file names it. None where it is absent or unreadable."""
+    if not path.is_file():
+        return None
+    try:
+        frame = pd.read_csv(io.StringIO(read_text(path, path.parent, MAX_CSV_BYTES, tail=False)))
+    except (ReceivedFileError, ValueError):  # pandas' parser errors are ValueErrors
+        return None
+    frame = frame.set_index(frame.columns[0]) if len(frame.columns) else frame
     values = frame.to_numpy(dtype=object)  # row by row, keeping integer columns integers
     rows = [
         [name, *(number(v) for v in row)] for name, row in zip(frame.index, values, strict=True)
     ]
-    return html.table([index_name, *frame.columns], rows)
+    return Table([str(frame.index.name or ""), *frame.columns], rows)
 
 
 def page_figures(run_dir: Path, summary: dict) -> list[dict]:
@@ -86,65 +94,44 @@ def page_figures(run_dir: Path, summary: dict) -> list[dict]:
     ]
 
 
-def figure_sections(run_dir: Path, summary: dict) -> list[Html]:
+def figure_sections(run_dir: Path, summary: dict) -> list[dict]:
     """One section per figure group, holding the figures that exist, in the analysis's order;
     a figure's table (``per_class.csv`` with the confusion matrix) goes below its section."""
-    groups: dict[str, list[Html]] = {}
-    tables: dict[str, list[str]] = {}
+    sections: dict[str, dict] = {}
     for entry in page_figures(run_dir, summary):
-        file, section = Path(str(entry["file"])).name, str(entry.get("section", "Figures"))
-        if (run_dir / "analysis" / file).is_file():
-            caption = str(entry.get("caption", ""))
-            groups.setdefault(section, []).append(html.figure(f"analysis/{file}", caption))
-            if entry.get("table"):
-                tables.setdefault(section, []).append(Path(str(entry["table"])).name)
-    sections = []
-    for title, figures in groups.items():
-        parts = [html.grid(*figures) if len(figures) > 1 else figures[0]]
-        for name in tables.get(title, []):
-            if (run_dir / "analysis" / name).is_file():
-                parts += [
-                    html.paragraph("On the test split:"),
-                    csv_table(run_dir / "analysis" / name, ""),
-                ]
-        sections.append(html.section(title, *parts))
-    return sections
+        file, title = Path(str(entry["file"])).name, str(entry.get("section", "Figures"))
+        if not (run_dir / "analysis" / file).is_file():
+            continue
+        section = sections.setdefault(title, {"title": title, "figures": [], "tables": []})
+        section["figures"].append(Figure(f"analysis/{file}", str(entry.get("caption", ""))))
+        if entry.get("table"):
+            table = csv_table(run_dir / "analysis" / Path(str(entry["table"])).name)
+            section["tables"] += [table] if table is not None else []
+    return list(sections.values())
 
 
-def physics_section(run_dir: Path) -> Html | None:
+def physics_figures(run_dir: Path) -> list[Figure]:
     pictures = sorted(
         (run_dir / "physics").glob("*.png"), key=lambda p: (p.name != "examples.png", p.name)
     )
-    if not pictures:
-        return None
     caption = {"examples.png": "Test scenes (top) and what the sensor delivered (bottom)."}
-    figs = [html.figure(f"physics/{p.name}", caption.get(p.name, p.stem)) for p in pictures]
-    return html.section("Physical layer", *figs)
+    return [Figure(f"physics/{p.name}", caption.get(p.name, p.stem)) for p in pictures]
 
 
 def write_run_page(run_dir: Path) -> Path:
     """Write ``run_dir/index.html`` from what the folder holds; returns its path."""
     values = read_json(run_dir / "metrics.json")
     summary = read_json(run_dir / "analysis" / "analysis.json")
-    sections = [metrics_section(values)]
-    if summary.get("diagnosis"):
-        sections.append(html.section("Diagnosis", html.paragraph(summary["diagnosis"])))
-    sections += figure_sections(run_dir, summary)
-    sections.append(physics_section(run_dir))
-    if (run_dir / "class_balance.csv").is_file():
-        sections.append(
-            html.section(
-                "Data",
-                html.paragraph("Images per class and split."),
-                csv_table(run_dir / "class_balance.csv", "class"),
-            )
-        )
     status = values.get("status", "no metrics.json: unfinished or failed")
-    subtitle = [*describe_run(run_dir, values), f"status: {status}"]
-    page = html.page(
-        f"deepimg run {'/'.join(run_dir.resolve().parts[-2:])}",
-        subtitle,
-        [s for s in sections if s is not None],
+    page = html.render(
+        "run.html.j2",
+        title=f"deepimg run {'/'.join(run_dir.resolve().parts[-2:])}",
+        subtitle=[*describe_run(run_dir, values), f"status: {status}"],
+        metrics=metrics_table(values),
+        diagnosis=summary.get("diagnosis"),
+        figure_sections=figure_sections(run_dir, summary),
+        physics=physics_figures(run_dir),
+        data=csv_table(run_dir / "class_balance.csv"),
     )
     (run_dir / PAGE).write_text(page)
     return run_dir / PAGE

@@ -1,4 +1,5 @@
-"""The sweep's web page ``DIR/report/index.html``: plots, tables, links to every run's page.
+"""The sweep's web page ``DIR/report/index.html`` (``templates/sweep.html.j2``): plots,
+tables, links to every run's page.
 
 Self-contained: the style is inline, images and links are relative paths, nothing is
 fetched from the network, so the folder can be copied, zipped or served as it is.
@@ -14,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from deepimg.analysis import html
-from deepimg.analysis.html import Html
+from deepimg.analysis.html import Figure, Link, Table
 from deepimg.analysis.run_page import PAGE, read_json
 
 
@@ -55,13 +56,13 @@ def diagnosis(run: Path) -> str:
     return read_json(run / "analysis" / "analysis.json").get("diagnosis", "")
 
 
-def run_link(run: Path, name: str, out: Path) -> Html:
+def run_link(run: Path, name: str, out: Path) -> Link:
     """The run's page when it has one, else its folder."""
     target = run / PAGE if (run / PAGE).is_file() else run
-    return html.link(html.relative(target, out), name)
+    return Link(html.relative(target, out), name)
 
 
-def runs_section(report: SweepReport, out: Path) -> Html:
+def runs_table(report: SweepReport, out: Path) -> Table:
     header = ["run", *report.params, *report.metrics, "status", "learning curves"]
     rows, classes = [], []
     for name, (_, row) in zip(report.run_names, report.runs.iterrows(), strict=True):
@@ -70,74 +71,55 @@ def runs_section(report: SweepReport, out: Path) -> Html:
         cells += [number(row[m]) for m in report.metrics]
         rows.append([*cells, row["status"], diagnosis(run)])
         classes.append("" if row["status"] == "completed" else "failed")
-    note = html.paragraph("Each run's name links to its own page of figures.", note=True)
-    return html.section(f"Runs ({len(rows)})", note, html.table(header, rows, classes))
+    return Table(header, rows, classes)
 
 
-def failures_section(report: SweepReport, out: Path) -> Html | None:
+def failures_table(report: SweepReport, out: Path) -> Table | None:
     rows = [
         [run_link(Path(row["run"]), name, out), row["run"], report.last_log_lines.get(name, "")]
         for name, (_, row) in zip(report.run_names, report.runs.iterrows(), strict=True)
         if row["status"] != "completed"
     ]
-    if not rows:
-        return None
-    note = "Runs without metrics.json: failed, interrupted or still running."
-    return html.section(
-        f"Failed runs ({len(rows)})",
-        html.paragraph(note, note=True),
-        html.table(["run", "folder", "last line of its log"], rows),
-    )
+    return Table(["run", "folder", "last line of its log"], rows) if rows else None
 
 
-def differences_section(report: SweepReport) -> Html:
+def differences_table(report: SweepReport) -> Table | None:
     diff = report.config_differences
     if diff.empty:
-        return html.section("Config differences", html.paragraph("All runs have the same config."))
+        return None
     values = diff.to_numpy(dtype=object)  # row by row, without pandas' upcast of ints to floats
     rows = [
         [name, *(setting(v) for v in row)] for name, row in zip(diff.index, values, strict=True)
     ]
-    note = html.paragraph(
-        "Every key of .hydra/config.yaml whose value is not the same in all runs.", note=True
-    )
-    return html.section("Config differences", note, html.table(["run", *diff.columns], rows))
+    return Table(["run", *diff.columns], rows)
 
 
-def provenance_section(report: SweepReport) -> Html:
+def versions_table(report: SweepReport) -> Table:
     rows = [[name, version] for name, version in report.versions.items()]
     rows.append(["deepimg git commit", report.commit or "not a git checkout"])
-    stamp = datetime.now().strftime("%Y-%m-%d %H:%M")
-    return html.section(
-        "Versions",
-        html.paragraph(f"Report made {stamp} with:", note=True),
-        html.table(["", "version"], rows),
-    )
+    return Table(["", "version"], rows)
 
 
 def write_sweep_page(report: SweepReport, out: Path) -> Path:
     """Write ``out/index.html``; every image and link in it is relative to ``out``."""
     failed = int((report.runs["status"] != "completed").sum())
-    subtitle = [
-        "runs from " + ", ".join(str(s) for s in report.sources),
-        f"{len(report.runs)} runs ({failed} failed); swept: {', '.join(report.params) or 'nothing'}",
-    ]
-    plots = [html.figure(html.relative(f, out), f.stem.replace("_", " ")) for f in report.figures]
-    caption = "Mean ± standard deviation over seeds; n is the number of finished runs per setting."
-    sections = [
-        html.section(
-            "Summary",
-            html.paragraph(caption, note=True),
-            html.table(report.summary_header, report.summary_rows),
-        ),
-        html.section("Metrics against the swept parameters", html.grid(*plots, min_width=340))
-        if plots
-        else None,
-        runs_section(report, out),
-        failures_section(report, out),
-        differences_section(report),
-        provenance_section(report),
-    ]
-    page = html.page("deepimg report", subtitle, [s for s in sections if s is not None])
+    swept = ", ".join(report.params) or "nothing"
+    page = html.render(
+        "sweep.html.j2",
+        title="deepimg report",
+        subtitle=[
+            "runs from " + ", ".join(str(s) for s in report.sources),
+            f"{len(report.runs)} runs ({failed} failed); swept: {swept}",
+        ],
+        summary_note="Mean ± standard deviation over seeds; n is the number of finished runs "
+        "per setting.",
+        summary=Table(report.summary_header, report.summary_rows),
+        plots=[Figure(html.relative(f, out), f.stem.replace("_", " ")) for f in report.figures],
+        runs=runs_table(report, out),
+        failed=failures_table(report, out),
+        differences=differences_table(report),
+        versions=versions_table(report),
+        stamp=datetime.now().strftime("%Y-%m-%d %H:%M"),
+    )
     (out / PAGE).write_text(page)
     return out / PAGE

@@ -64,3 +64,31 @@ def test_a_run_page_renders_with_all_its_images(analysed_run: Path, tmp_path: Pa
     page = analysed_run / "index.html"
     assert len(references(page).images) >= 10 and missing_images(page) == []
     assert_rendered(screenshot(page, tmp_path / "run.png"))
+
+
+def dom(page: Path) -> str:
+    """The page's DOM after Chromium has parsed it and run whatever it would run."""
+    flags = ["--headless", "--disable-gpu", "--dump-dom"]
+    if os.geteuid() == 0:
+        flags.append("--no-sandbox")
+    result = subprocess.run(
+        [CHROMIUM, *flags, page.resolve().as_uri()], capture_output=True, text=True, timeout=120
+    )
+    assert "</html>" in result.stdout, result.stderr[-2000:]
+    return result.stdout
+
+
+def test_a_class_named_like_markup_appears_as_text(analysed_run: Path, tmp_path: Path) -> None:
+    """A class folder named ``<img src=x onerror=...>`` is a name on the page, not an image
+    whose error handler runs: the handler would have renamed the page."""
+    from deepimg.analysis.run_page import write_run_page
+
+    run = tmp_path / "run"
+    shutil.copytree(analysed_run, run)
+    name = "<img src=x onerror=document.title='pwned'>"  # as <img src=x onerror=alert(1)>
+    (run / "class_balance.csv").write_text(f"class,train,test\n{name},5,2\ncat,4,1\n")
+    write_run_page(run)
+    rendered = dom(run / "index.html")
+    assert "pwned" not in rendered.split("</title>")[0]  # the handler never ran
+    assert '<img src="x"' not in rendered
+    assert "&lt;img src=x onerror=document.title='pwned'&gt;" in rendered  # shown as text

@@ -84,9 +84,11 @@ def expand_short_keys(
     if not plain:
         return list(args)
     choices = [a for a in args if (m := OVERRIDE.match(a)) and m["key"] in groups]
+    # Config folders of one's own (hydra.searchpath=[file://DIR]) hold options too.
+    searchpath = [a for a in args if a.startswith("hydra.searchpath=")]
     leaves: set[str] = set()
     for variant in group_variants(choices):
-        leaves.update(leaf_paths(compose(variant)))
+        leaves.update(leaf_paths(compose([*searchpath, *variant])))
     out = list(args)
     for i, m in plain:
         out[i] = f"{resolve_key(m['key'], leaves, groups)}={m['value']}"

@@ -8,7 +8,9 @@ import torch
 
 from deepimg.config.constraints import Odd, Range
 from deepimg.physics import psf as psfs
-from deepimg.physics.base import PhysicalLayer, PhysicalParameter, Simplex
+from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.constraints import Simplex
+from deepimg.physics.parameter import PhysicalParameter
 from deepimg.physics.psf import PadMode
 
 

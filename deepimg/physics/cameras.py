@@ -9,8 +9,10 @@ import torch
 
 from deepimg.config.constraints import Range
 from deepimg.physics import psf as psfs
-from deepimg.physics.base import Bounded, PhysicalLayer, PhysicalParameter
+from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.constraints import Bounded
 from deepimg.physics.functional import interval_overlaps
+from deepimg.physics.parameter import PhysicalParameter
 
 
 def grid_offsets(cameras: int) -> torch.Tensor:

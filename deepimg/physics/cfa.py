@@ -8,8 +8,10 @@ from typing import Annotated, Literal
 import torch
 
 from deepimg.config.constraints import Range
-from deepimg.physics.base import OneHot, PhysicalLayer, PhysicalParameter
+from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.constraints import OneHot
 from deepimg.physics.functional import normalized_convolution, repeat_tile
+from deepimg.physics.parameter import PhysicalParameter
 
 log = logging.getLogger(__name__)
 

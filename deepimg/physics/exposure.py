@@ -8,7 +8,9 @@ import torch
 
 from deepimg.config.constraints import Range
 from deepimg.physics import functional as F
-from deepimg.physics.base import PhysicalLayer, PhysicalParameter, Positive
+from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.constraints import Positive
+from deepimg.physics.parameter import PhysicalParameter
 from deepimg.physics.quantize import BITS
 
 EXPOSURE = Range(1e-3, 1e6)

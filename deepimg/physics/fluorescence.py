@@ -22,8 +22,10 @@ import numpy as np
 import torch
 
 from deepimg.config.constraints import Range
-from deepimg.physics.base import Bounded, PhysicalLayer, PhysicalParameter
+from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.constraints import Bounded
 from deepimg.physics.noise import Noise
+from deepimg.physics.parameter import PhysicalParameter
 from deepimg.physics.spectral import mix_channels, unmix_channels
 
 # name -> (emission peak, FWHM of the emission peak), both in nm; see the module's sources.

@@ -7,7 +7,9 @@ from typing import Annotated, Literal
 import torch
 
 from deepimg.config.constraints import Range
-from deepimg.physics.base import Bounded, PhysicalLayer, PhysicalParameter
+from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.constraints import Bounded
+from deepimg.physics.parameter import PhysicalParameter
 from deepimg.physics.spectral import mix_channels, unmix_channels
 
 

@@ -9,8 +9,10 @@ from typing import Annotated, Literal
 import torch
 
 from deepimg.config.constraints import Range
-from deepimg.physics.base import PhysicalLayer, PhysicalParameter, TopK
+from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.constraints import TopK
 from deepimg.physics.functional import normalized_convolution, soft_mask
+from deepimg.physics.parameter import PhysicalParameter
 
 log = logging.getLogger(__name__)
 

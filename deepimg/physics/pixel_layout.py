@@ -7,8 +7,10 @@ from typing import Annotated
 import torch
 
 from deepimg.config.constraints import Range
-from deepimg.physics.base import PhysicalLayer, PhysicalParameter, Simplex
+from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.constraints import Simplex
 from deepimg.physics.functional import interval_overlaps
+from deepimg.physics.parameter import PhysicalParameter
 
 
 def foveated_edges(length: int, pixels: int, fovea: float) -> torch.Tensor:

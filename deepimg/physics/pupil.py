@@ -10,7 +10,9 @@ import torch
 from deepimg.config.constraints import Odd, Range
 from deepimg.physics import psf as psfs
 from deepimg.physics import zernike
-from deepimg.physics.base import Bounded, PhysicalLayer, PhysicalParameter
+from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.constraints import Bounded
+from deepimg.physics.parameter import PhysicalParameter
 from deepimg.physics.psf import PadMode
 
 # The aberrations a user sets by name, and their Noll index (deepimg/physics/zernike.py).

@@ -9,7 +9,9 @@ import torch
 
 from deepimg.config.constraints import Range
 from deepimg.physics import functional as F
-from deepimg.physics.base import PhysicalLayer, PhysicalParameter, Positive
+from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.constraints import Positive
+from deepimg.physics.parameter import PhysicalParameter
 
 BITS = Range(1, 16)
 

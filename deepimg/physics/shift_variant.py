@@ -9,7 +9,9 @@ from torch import nn
 
 from deepimg.config.constraints import Odd, Range
 from deepimg.physics import psf as psfs
-from deepimg.physics.base import PhysicalLayer, PhysicalParameter, Simplex
+from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.constraints import Simplex
+from deepimg.physics.parameter import PhysicalParameter
 from deepimg.physics.psf import PadMode
 
 Blend = Literal["tiled", "smooth"]

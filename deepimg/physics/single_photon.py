@@ -8,7 +8,9 @@ import torch
 
 from deepimg.config.constraints import Range
 from deepimg.physics import functional as F
-from deepimg.physics.base import Bounded, PhysicalLayer, PhysicalParameter
+from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.constraints import Bounded
+from deepimg.physics.parameter import PhysicalParameter
 
 PHOTONS = Range(1e-3, 1e6)
 THRESHOLD = Range(1, 1e4)

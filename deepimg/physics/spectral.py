@@ -7,7 +7,9 @@ from typing import Annotated
 import torch
 
 from deepimg.config.constraints import Range
-from deepimg.physics.base import PhysicalLayer, PhysicalParameter, Simplex
+from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.constraints import Simplex
+from deepimg.physics.parameter import PhysicalParameter
 
 
 def mix_channels(x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

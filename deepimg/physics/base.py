@@ -6,10 +6,12 @@ A layer declares each part of its design (a PSF, a mask, an exposure pattern) on
 
     self.psf = PhysicalParameter(gaussian, Simplex(dims=2), learnable)
 
-and reads it back as a tensor, ``self.psf``, whatever the rest: a learned value is computed
-from the unconstrained tensor the optimizer moves (``latent``), a fixed one is a buffer. The
-``state_dict`` holds the design under ``psf.value`` in both cases, so a fixed layer loads a
-learned one's design (``deepimg eval ... learnable=false`` tests the learned PSF, frozen).
+and reads it back by calling it, ``self.psf()``, whatever the rest: a learned value is
+computed from the unconstrained tensor the optimizer moves (``latent``), a fixed one is a
+buffer. The ``state_dict`` holds the design under ``psf.value`` in both cases, so a fixed
+layer loads a learned one's design (``deepimg eval ... learnable=false`` tests the learned
+PSF, frozen). Each layer's ``__init__`` is decorated with ``@checked_arguments``: Python
+callers get the same one-line refusal of a bad value as the command line.
 """
 
 from __future__ import annotations
@@ -56,23 +58,15 @@ class PhysicalLayer(nn.Module):
 
     It maps scenes of shape ``(B, *in_shape)`` (relative irradiance in [0, 1]) to
     measurements of shape ``(B, *out_shape)``. The network behind it is sized from
-    ``out_shape``. Its design is declared as ``PhysicalParameter``s, which read as tensors:
-    ``self.psf`` is the PSF in use, ``self.physical("psf")`` the parameter that holds it.
-    Every subclass's constructor arguments are checked against their annotations.
+    ``out_shape``. Its design is declared as ``PhysicalParameter``s: ``self.psf`` is the
+    parameter, ``self.psf()`` the PSF in use (relaxed in training, the hard design in
+    evaluation), ``self.psf.design()`` the hard design. Each subclass's ``__init__`` is
+    decorated with ``@checked_arguments``, which refuses values its annotations do not accept.
     """
 
     def __init__(self, in_shape: tuple[int, int, int]) -> None:
         super().__init__()
         self.in_shape = tuple(int(s) for s in in_shape)
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if "__init__" in vars(cls):
-            cls.__init__ = checked_arguments(cls.__init__)
-
-    def __getattr__(self, name: str) -> Any:
-        found = super().__getattr__(name)
-        return found() if isinstance(found, PhysicalParameter) else found
 
     def require_pixels(self, name: str, pixels: int) -> None:
         """Refuse a sensor of more ``pixels`` per side than the scene has (no new detail)."""
@@ -82,13 +76,6 @@ class PhysicalLayer(nn.Module):
                 f"{name}={pixels} is more than the scene has ({height}x{width}); "
                 f"choose {name} in 1..{min(height, width)}"
             )
-
-    def physical(self, name: str) -> PhysicalParameter:
-        """The physical parameter ``name`` itself (``self.<name>`` is its current value)."""
-        found = self._modules.get(name)
-        if not isinstance(found, PhysicalParameter):
-            raise AttributeError(f"{type(self).__name__} has no physical parameter '{name}'")
-        return found
 
     def physical_parameters(self) -> Iterator[tuple[str, PhysicalParameter]]:
         """Every physical parameter of this layer and of its parts, by dotted name."""
@@ -100,7 +87,10 @@ class PhysicalLayer(nn.Module):
         """Whether ``tensor``, saved under ``key`` by another layer (another run's checkpoint),
         can be loaded here: a key of this layer with its shape, or a design it accepts."""
         owner, _, name = key.rpartition(".")
-        module = dict(self.named_modules()).get(owner)  # not get_submodule: see __getattr__
+        try:
+            module = self.get_submodule(owner)
+        except AttributeError:  # a part this layer does not have
+            module = None
         if isinstance(module, PhysicalParameter):
             return module.accepts(name, tensor)
         own = self.state_dict().get(key)

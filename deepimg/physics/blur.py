@@ -8,7 +8,7 @@ import torch
 
 from deepimg.config.constraints import Odd, Range
 from deepimg.physics import psf as psfs
-from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.base import PhysicalLayer, checked_arguments
 from deepimg.physics.constraints import Simplex
 from deepimg.physics.parameter import PhysicalParameter
 from deepimg.physics.psf import PadMode
@@ -27,6 +27,7 @@ class Blur(PhysicalLayer):
     non-negative with unit sum (a ``Simplex``: a softmax over its latent logits).
     """
 
+    @checked_arguments
     def __init__(
         self,
         in_shape: tuple[int, int, int],
@@ -51,10 +52,12 @@ class Blur(PhysicalLayer):
         self.psf = PhysicalParameter(kernels[psf]().float(), Simplex(dims=2), learnable)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return psfs.convolve(x, self.psf, self.pad_mode)
+        return psfs.convolve(x, self.psf(), self.pad_mode)
 
     def maps(self) -> dict[str, torch.Tensor]:
-        return {"psf": self.physical("psf").design().detach()}
+        return {"psf": self.psf.design().detach()}
 
     def extra_repr(self) -> str:
-        return f"psf {tuple(self.psf.shape)}, pad_mode={self.pad_mode}, learnable={self.learnable}"
+        return (
+            f"psf {tuple(self.psf().shape)}, pad_mode={self.pad_mode}, learnable={self.learnable}"
+        )

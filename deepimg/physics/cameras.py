@@ -9,7 +9,7 @@ import torch
 
 from deepimg.config.constraints import Range
 from deepimg.physics import psf as psfs
-from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.base import PhysicalLayer, checked_arguments
 from deepimg.physics.constraints import Bounded
 from deepimg.physics.functional import interval_overlaps
 from deepimg.physics.parameter import PhysicalParameter
@@ -66,6 +66,7 @@ class Cameras(PhysicalLayer):
     ``camera_pixels`` equal to the scene's size, the layer is the identity.
     """
 
+    @checked_arguments
     def __init__(
         self,
         in_shape: tuple[int, int, int],
@@ -111,7 +112,7 @@ class Cameras(PhysicalLayer):
         columns."""
         _, height, width = self.in_shape
         k = torch.arange(self.camera_pixels + 1, device=self.lenses.device, dtype=torch.float32)
-        offsets = self.offsets
+        offsets = self.offsets()
         rows = (k + offsets[:, :1]) * (height / self.camera_pixels)
         cols = (k + offsets[:, 1:]) * (width / self.camera_pixels)
         return rows, cols
@@ -153,7 +154,7 @@ class Cameras(PhysicalLayer):
         return {"camera_grids": [(r.detach(), c.detach()) for r, c in zip(rows, cols, strict=True)]}
 
     def maps(self) -> dict[str, torch.Tensor]:
-        return {"camera_offsets": self.physical("offsets").design().detach()}  # (n, 2), pixels
+        return {"camera_offsets": self.offsets.design().detach()}  # (n, 2), pixels
 
     def extra_repr(self) -> str:
         p = self.camera_pixels

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import torch
 
 from deepimg.config.constraints import Range
-from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.base import PhysicalLayer, checked_arguments
 from deepimg.physics.constraints import OneHot
 from deepimg.physics.functional import normalized_convolution, repeat_tile
 from deepimg.physics.parameter import PhysicalParameter
@@ -73,6 +73,7 @@ class ColorFilterArray(PhysicalLayer):
     evaluation uses the hard choice (the one-hot argmax): a physical CFA.
     """
 
+    @checked_arguments
     def __init__(
         self,
         in_shape: tuple[int, int, int],
@@ -118,7 +119,7 @@ class ColorFilterArray(PhysicalLayer):
     def filters(self, hard: bool = True) -> torch.Tensor:
         """The tile's RGB transmittance ``(3, h, w)``: which colour each pixel records, from
         the hard choice (the design) or the relaxed one."""
-        cfa = self.physical("cfa")
+        cfa = self.cfa
         weights = cfa.design() if hard else cfa.relaxed()
         return torch.einsum("nc,nhw->chw", self.candidates, weights)
 
@@ -138,7 +139,7 @@ class ColorFilterArray(PhysicalLayer):
         maps = {"cfa": self.filters(hard=True).detach()}
         if self.learnable:
             maps["cfa_soft"] = self.filters(hard=False).detach()
-            maps["cfa_weights"] = self.physical("cfa").relaxed().detach()  # R, G, B, W
+            maps["cfa_weights"] = self.cfa.relaxed().detach()  # R, G, B, W
         return maps
 
     def extra_repr(self) -> str:

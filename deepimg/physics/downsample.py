@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from deepimg.config.constraints import Range
 from deepimg.physics import functional
-from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.base import PhysicalLayer, checked_arguments
 
 
 class Downsample(PhysicalLayer):
@@ -26,6 +26,7 @@ class Downsample(PhysicalLayer):
     a network built for the scene size reads it; the information is that of the sensor.
     """
 
+    @checked_arguments
     def __init__(
         self,
         in_shape: tuple[int, int, int],

@@ -8,7 +8,7 @@ import torch
 
 from deepimg.config.constraints import Range
 from deepimg.physics import functional as F
-from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.base import PhysicalLayer, checked_arguments
 from deepimg.physics.constraints import Positive
 from deepimg.physics.parameter import PhysicalParameter
 from deepimg.physics.quantize import BITS
@@ -65,6 +65,7 @@ class Exposure(PhysicalLayer):
     ``dy/dx = t`` everywhere.
     """
 
+    @checked_arguments
     def __init__(
         self,
         in_shape: tuple[int, int, int],
@@ -87,7 +88,7 @@ class Exposure(PhysicalLayer):
 
     def exposure_map(self) -> torch.Tensor:
         """The pattern repeated over the sensor, ``(H, W)``: ``t(i, j)`` of the forward model."""
-        return F.repeat_tile(self.exposure, self.in_shape[1:])
+        return F.repeat_tile(self.exposure(), self.in_shape[1:])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.quantize(F.clip_ste(x * self.exposure_map()), self.bits)
@@ -105,10 +106,10 @@ class Exposure(PhysicalLayer):
         return torch.where((valid > 0) | ~has_neighbours, radiance, filled)
 
     def maps(self) -> dict[str, torch.Tensor]:
-        return {"exposure": self.exposure.detach()}
+        return {"exposure": self.exposure().detach()}
 
     def extra_repr(self) -> str:
-        shown = ", ".join(f"{v:.3g}" for v in self.exposure.flatten().tolist())
+        shown = ", ".join(f"{v:.3g}" for v in self.exposure().flatten().tolist())
         return (
             f"tile={self.tile}, exposures=[{shown}], bits={self.bits}, learnable={self.learnable}"
         )

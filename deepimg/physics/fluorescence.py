@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from deepimg.config.constraints import Range
-from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.base import PhysicalLayer, checked_arguments
 from deepimg.physics.constraints import Bounded
 from deepimg.physics.noise import Noise
 from deepimg.physics.parameter import PhysicalParameter
@@ -153,6 +153,7 @@ class Fluorescence(PhysicalLayer):
     filters tell the K spectra apart (M >= K and ``S`` of rank K).
     """
 
+    @checked_arguments
     def __init__(
         self,
         in_shape: tuple[int, int, int],
@@ -228,8 +229,8 @@ class Fluorescence(PhysicalLayer):
     def filter_curves(self) -> torch.Tensor:
         """``(M, L)``: each filter's transmission over the wavelength grid."""
         if self.filter_shape == "bandpass":
-            return bandpass(self.grid, self.centers, self.widths)
-        return self.transmission
+            return bandpass(self.grid, self.centers(), self.widths())
+        return self.transmission()
 
     def crosstalk(self) -> torch.Tensor:
         """``S`` ``(M, K)``: the share of fluorophore k's light that filter m passes."""
@@ -249,16 +250,16 @@ class Fluorescence(PhysicalLayer):
 
     def penalty(self) -> torch.Tensor | float:
         """The smoothness penalty of learned free filter curves (0 for bands)."""
-        if self.filter_shape != "free" or not self.physical("transmission").learnable:
+        if self.filter_shape != "free" or not self.transmission.learnable:
             return 0.0
-        return self.smoothness * self.transmission.diff(dim=1).pow(2).sum()
+        return self.smoothness * self.transmission().diff(dim=1).pow(2).sum()
 
     def maps(self) -> dict[str, torch.Tensor]:
         """``crosstalk``: ``S`` ``(M, K)``, rows filters, columns fluorophores; for bands,
         ``filter_bands``: ``(M, 2)``, each band's centre and width in nm."""
         maps = {"crosstalk": self.crosstalk().detach()}
         if self.filter_shape == "bandpass":
-            maps["filter_bands"] = torch.stack([self.centers, self.widths], dim=1).detach()
+            maps["filter_bands"] = torch.stack([self.centers(), self.widths()], dim=1).detach()
         return maps
 
     def curves(self) -> dict[str, tuple[torch.Tensor, str, dict[str, torch.Tensor]]]:
@@ -273,7 +274,7 @@ class Fluorescence(PhysicalLayer):
         if self.filter_shape == "bandpass":
             bands = ", ".join(
                 f"{c:.0f}+-{w / 2:.0f}"
-                for c, w in zip(self.centers.tolist(), self.widths.tolist(), strict=True)
+                for c, w in zip(self.centers().tolist(), self.widths().tolist(), strict=True)
             )
             filters = f"bands (nm) {bands}"
         else:

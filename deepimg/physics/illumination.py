@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import torch
 
 from deepimg.config.constraints import Range
-from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.base import PhysicalLayer, checked_arguments
 from deepimg.physics.constraints import Bounded
 from deepimg.physics.parameter import PhysicalParameter
 from deepimg.physics.spectral import mix_channels, unmix_channels
@@ -50,6 +50,7 @@ class Illumination(PhysicalLayer):
     ``learnable=true`` trains the powers, clipped back into [0, 1] after every step.
     """
 
+    @checked_arguments
     def __init__(
         self,
         in_shape: tuple[int, int, int],
@@ -72,18 +73,18 @@ class Illumination(PhysicalLayer):
 
     @property
     def out_shape(self) -> tuple[int, int, int]:
-        return (self.powers.shape[0], *self.in_shape[1:])
+        return (self.powers().shape[0], *self.in_shape[1:])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return mix_channels(x, self.powers) / self.in_shape[0]
+        return mix_channels(x, self.powers()) / self.in_shape[0]
 
     def to_scene(self, y: torch.Tensor) -> torch.Tensor:
         """The least-squares unmixing of the exposures into the single-LED images."""
-        return unmix_channels(y, self.powers / self.in_shape[0])
+        return unmix_channels(y, self.powers() / self.in_shape[0])
 
     def maps(self) -> dict[str, torch.Tensor]:
-        return {"led_powers": self.powers.detach()}  # rows: exposures k; columns: LEDs c
+        return {"led_powers": self.powers().detach()}  # rows: exposures k; columns: LEDs c
 
     def extra_repr(self) -> str:
-        k, c = self.powers.shape
+        k, c = self.powers().shape
         return f"illumination_patterns={k}, leds={c}, learnable={self.learnable}"

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import torch
 
 from deepimg.config.constraints import Range
-from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.base import PhysicalLayer, checked_arguments
 from deepimg.physics.constraints import TopK
 from deepimg.physics.functional import normalized_convolution, soft_mask
 from deepimg.physics.parameter import PhysicalParameter
@@ -93,6 +93,7 @@ class Mask(PhysicalLayer):
     gradient keeps that sum. Evaluation always uses the hard top-K mask.
     """
 
+    @checked_arguments
     def __init__(
         self,
         in_shape: tuple[int, int, int],
@@ -127,16 +128,16 @@ class Mask(PhysicalLayer):
             self.mask = PhysicalParameter(fixed, budget)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.mask
+        return x * self.mask()
 
     def to_scene(self, y: torch.Tensor) -> torch.Tensor:
         """Inpainting by interpolation: every pixel from the active pixels near it, weighted
         by distance (normalised convolution with growing tent kernels)."""
-        mask = self.mask
+        mask = self.mask()
         return normalized_convolution(y, mask.expand(1, y.shape[1], *mask.shape[-2:]))
 
     def maps(self) -> dict[str, torch.Tensor]:
-        mask = self.physical("mask")
+        mask = self.mask
         maps = {"mask": mask.design().detach()}
         if mask.learnable:
             scores = mask.latent.detach()

@@ -8,7 +8,7 @@ import torch
 
 from deepimg.config.constraints import Range
 from deepimg.physics import functional as F
-from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.base import PhysicalLayer, checked_arguments
 
 
 class Noise(PhysicalLayer):
@@ -30,6 +30,7 @@ class Noise(PhysicalLayer):
     batch's content, so every run sees the same noise on the same test images.
     """
 
+    @checked_arguments
     def __init__(
         self,
         in_shape: tuple[int, int, int],

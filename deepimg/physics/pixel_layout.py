@@ -7,7 +7,7 @@ from typing import Annotated
 import torch
 
 from deepimg.config.constraints import Range
-from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.base import PhysicalLayer, checked_arguments
 from deepimg.physics.constraints import Simplex
 from deepimg.physics.functional import interval_overlaps
 from deepimg.physics.parameter import PhysicalParameter
@@ -60,6 +60,7 @@ class PixelLayout(PhysicalLayer):
     the network wants smaller pixels.
     """
 
+    @checked_arguments
     def __init__(
         self,
         in_shape: tuple[int, int, int],
@@ -83,8 +84,8 @@ class PixelLayout(PhysicalLayer):
         """The pixels' boundaries along y and x, ``pixels + 1`` each, in scene pixels."""
         found = []
         for widths, length in (
-            (self.widths_y, self.in_shape[1]),
-            (self.widths_x, self.in_shape[2]),
+            (self.widths_y(), self.in_shape[1]),
+            (self.widths_x(), self.in_shape[2]),
         ):
             # In float64: 28 float32 widths of 1/28 would put the edges 1e-7 off the pixels.
             shares = widths.double()

@@ -11,8 +11,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from deepimg.errors import UserError
-
 MAX_PSF_PIXELS = 4096 * 4096
 
 PadMode = Literal["reflect", "replicate", "circular", "zeros"]
@@ -85,7 +83,7 @@ def check_psf_pixels(path: str, pixels: int) -> None:
     """A measured PSF is a kernel, not a scene: a file that declares more than
     ``MAX_PSF_PIXELS`` is refused before it is read (a small file can declare gigabytes)."""
     if pixels > MAX_PSF_PIXELS:
-        raise UserError(
+        raise ValueError(
             f"PSF file '{path}' holds {pixels:,} values, more than the {MAX_PSF_PIXELS:,} of "
             "a 4096 x 4096 kernel; crop it around its centre"
         )
@@ -95,12 +93,12 @@ def from_file(path: str) -> torch.Tensor:
     """A measured PSF from ``.npy`` or an image file (``.png``, ``.tif``, ...), normalised."""
     file = Path(path).expanduser()
     if not file.is_file():
-        raise UserError(f"PSF file '{path}' does not exist")
+        raise ValueError(f"PSF file '{path}' does not exist")
     if file.suffix == ".npy":
         try:  # memory-mapped: the header's shape is checked before any data is read
             mapped = np.load(file, mmap_mode="r", allow_pickle=False)
         except ValueError as err:
-            raise UserError(f"PSF file '{path}' is not a readable .npy array ({err})") from None
+            raise ValueError(f"PSF file '{path}' is not a readable .npy array ({err})") from None
         check_psf_pixels(path, mapped.size)
         array = np.array(mapped, dtype=np.float64)
     else:
@@ -111,18 +109,18 @@ def from_file(path: str) -> torch.Tensor:
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 image = Image.open(file)
         except (UnidentifiedImageError, Image.DecompressionBombError) as err:
-            raise UserError(f"PSF file '{path}' is not a readable image ({err})") from None
+            raise ValueError(f"PSF file '{path}' is not a readable image ({err})") from None
         with image:
             check_psf_pixels(path, image.size[0] * image.size[1])
             array = np.asarray(
                 image.convert("F") if image.mode not in ("I;16", "I") else image, dtype=np.float64
             )
     if array.ndim != 2 or array.shape[0] != array.shape[1] or array.shape[0] % 2 == 0:
-        raise UserError(
+        raise ValueError(
             f"PSF file '{path}' must hold one square kernel of odd size, got shape {array.shape}"
         )
     if array.min() < 0 or array.sum() <= 0:
-        raise UserError(f"PSF file '{path}' must be non-negative with a positive sum")
+        raise ValueError(f"PSF file '{path}' must be non-negative with a positive sum")
     return normalize(torch.from_numpy(array))
 
 

@@ -10,7 +10,7 @@ import torch
 from deepimg.config.constraints import Odd, Range
 from deepimg.physics import psf as psfs
 from deepimg.physics import zernike
-from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.base import PhysicalLayer, checked_arguments
 from deepimg.physics.constraints import Bounded
 from deepimg.physics.parameter import PhysicalParameter
 from deepimg.physics.psf import PadMode
@@ -122,6 +122,7 @@ class Pupil(PhysicalLayer):
     give the same PSF: start them away from 0 when learning them.
     """
 
+    @checked_arguments
     def __init__(
         self,
         in_shape: tuple[int, int, int],
@@ -177,14 +178,14 @@ class Pupil(PhysicalLayer):
     def wavefront(self) -> torch.Tensor:
         """W(u, v) in waves over the pupil grid, 0 outside the pupil."""
         if self.pupil_phase == "free":
-            return self.phase * self.aperture
-        return torch.einsum("j,jhw->hw", self.aberrations, self.zernike_basis)
+            return self.phase() * self.aperture
+        return torch.einsum("j,jhw->hw", self.aberrations(), self.zernike_basis)
 
     @property
     def transmission(self) -> torch.Tensor:
         """|P(u, v)|: the clear aperture, times the amplitude mask if there is one."""
         if "amplitude" in self._modules:
-            return self.amplitude * self.aperture
+            return self.amplitude() * self.aperture
         return self.aperture
 
     @property
@@ -219,7 +220,7 @@ class Pupil(PhysicalLayer):
     def maps(self) -> dict[str, torch.Tensor]:
         maps = {"psf": self.psf.detach(), "wavefront": self.wavefront.detach()}
         if self.pupil_phase == "zernike":
-            maps["zernike_waves"] = self.aberrations.detach()  # in the order of ABERRATIONS
+            maps["zernike_waves"] = self.aberrations().detach()  # in the order of ABERRATIONS
         if "amplitude" in self._modules:
             maps["pupil_amplitude"] = self.transmission.detach()
         return maps
@@ -231,7 +232,7 @@ class Pupil(PhysicalLayer):
         else:
             named = ", ".join(
                 f"{name}={a:.3g}"
-                for name, a in zip(ABERRATIONS, self.aberrations.tolist(), strict=True)
+                for name, a in zip(ABERRATIONS, self.aberrations().tolist(), strict=True)
                 if a != 0
             )
             phase = f"aberrations (waves RMS): {named or 'none'}"

@@ -9,7 +9,7 @@ import torch
 
 from deepimg.config.constraints import Range
 from deepimg.physics import functional as F
-from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.base import PhysicalLayer, checked_arguments
 from deepimg.physics.constraints import Positive
 from deepimg.physics.parameter import PhysicalParameter
 
@@ -51,6 +51,7 @@ class Quantize(PhysicalLayer):
     figure, and ``maps()`` has it as ``adc_step`` (saved as ``.npy``, no picture).
     """
 
+    @checked_arguments
     def __init__(
         self,
         in_shape: tuple[int, int, int],
@@ -74,31 +75,31 @@ class Quantize(PhysicalLayer):
 
     @property
     def learn_step(self) -> bool:
-        return self.physical("step").learnable
+        return self.step.learnable
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pixels = math.prod(self.in_shape)
-        step = F.scale_gradient(self.step, 1.0 / math.sqrt(pixels * self.top))
+        step = F.scale_gradient(self.step(), 1.0 / math.sqrt(pixels * self.top))
         # s * DN = F * quantize(g x / F) with the full scale F = Q s, gradients included
         # (rounding straight through, the clip's true gradient). The fixed step 1 / Q gives
         # F = 1 exactly in float32 for every bit depth, so the default ADC is F.quantize itself.
         full_scale = step * self.top
-        return F.quantize(x * self.gain / full_scale, self.bits) * full_scale
+        return F.quantize(x * self.gain() / full_scale, self.bits) * full_scale
 
     def to_scene(self, y: torch.Tensor) -> torch.Tensor:
         """The digital values in scene units: divided by the gain."""
-        return y / self.gain
+        return y / self.gain()
 
     def maps(self) -> dict[str, torch.Tensor]:
-        maps = {"gain": self.gain.detach()} if self.physical("gain").learnable else {}
+        maps = {"gain": self.gain().detach()} if self.gain.learnable else {}
         if self.learn_step:
-            maps["adc_step"] = self.step.detach()  # one number, in scene units
+            maps["adc_step"] = self.step().detach()  # one number, in scene units
         return maps
 
     def extra_repr(self) -> str:
-        gain = self.physical("gain").learnable
+        gain = self.gain.learnable
         text = f"bits={self.bits}, learnable={gain}, learn_step={self.learn_step}"
         if self.learn_step:
-            step = self.step.item()
+            step = self.step().item()
             text += f", step={step:.4g} (full scale {step * self.top:.4g})"
         return text

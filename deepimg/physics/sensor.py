@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 import torch
-from hydra.errors import InstantiationException
-from hydra.utils import instantiate
 from torch import nn
 
-from deepimg.errors import UserError
-from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.base import PhysicalLayer, checked_arguments
+
+# A part not yet built: called with the shape that reaches it, it returns the physical layer.
+PartFactory = Callable[[tuple[int, int, int]], PhysicalLayer]
 
 
 class Sensor(PhysicalLayer):
@@ -25,19 +25,21 @@ class Sensor(PhysicalLayer):
     parts learn jointly, their constraints are kept part by part, and their maps are saved
     as ``<part>_<map>``.
 
-    ``parts`` maps a name to a physical-layer config (a ``_target_`` node, as in
-    ``conf/physical_layer/``); the config sets ``_recursive_: false`` so the parts arrive
-    here unbuilt and can be sized in turn.
+    ``parts`` maps a name to a factory ``f(in_shape) -> PhysicalLayer``, called in order,
+    each with the previous part's ``out_shape``: ``functools.partial(Blur, sigma=1.0)`` from
+    Python; from a config, each part is a physical-layer config (a ``_target_`` node, as in
+    ``conf/physical_layer/``), which ``deepimg.training.build`` turns into such a factory.
     """
 
-    def __init__(self, in_shape: tuple[int, int, int], parts: dict[str, Any]) -> None:
+    @checked_arguments
+    def __init__(self, in_shape: tuple[int, int, int], parts: dict[str, PartFactory]) -> None:
         super().__init__(in_shape)
         if not parts:
             raise ValueError("sensor needs at least one part; add one under physical_layer.parts")
         self.parts = nn.ModuleDict()
         shape = self.in_shape
-        for name, part in parts.items():
-            self.parts[name] = build_part(name, part, shape)
+        for name, factory in parts.items():
+            self.parts[name] = build_part(name, factory, shape)
             shape = self.parts[name].out_shape
 
     @property
@@ -75,14 +77,16 @@ class Sensor(PhysicalLayer):
         return " -> ".join(self.parts)
 
 
-def build_part(name: str, config: Any, in_shape: tuple[int, int, int]) -> PhysicalLayer:
+def build_part(name: str, factory: PartFactory, in_shape: tuple[int, int, int]) -> PhysicalLayer:
     """One part, sized from the shape that reaches it; its errors name the part."""
+    if not callable(factory):
+        raise ValueError(
+            f"part '{name}' is a {type(factory).__name__}, not a factory of a physical layer"
+        )
     try:
-        part = instantiate(config, in_shape=in_shape, _convert_="all")
-    except InstantiationException as err:
-        if isinstance(err.__cause__, (ValueError, UserError)):
-            raise ValueError(f"part '{name}': {err.__cause__}") from None
-        raise
+        part = factory(in_shape)
+    except ValueError as err:
+        raise ValueError(f"part '{name}': {err}") from None
     if not isinstance(part, PhysicalLayer):
         raise ValueError(f"part '{name}' is a {type(part).__name__}, not a physical layer")
     return part

@@ -9,7 +9,7 @@ from torch import nn
 
 from deepimg.config.constraints import Odd, Range
 from deepimg.physics import psf as psfs
-from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.base import PhysicalLayer, checked_arguments
 from deepimg.physics.constraints import Simplex
 from deepimg.physics.parameter import PhysicalParameter
 from deepimg.physics.psf import PadMode
@@ -59,9 +59,10 @@ class ShiftVariantBlur(PhysicalLayer):
     (with psf_grid=2 every centre is outermost, so all four PSFs are alike until learned).
     ``learnable=true`` trains K free-form PSFs initialised from these, each kept
     non-negative with unit sum (a ``Simplex`` each).
-    ``self.psfs`` is ``(K, k, k)``, row by row over the grid.
+    ``self.psfs()`` is ``(K, k, k)``, row by row over the grid.
     """
 
+    @checked_arguments
     def __init__(
         self,
         in_shape: tuple[int, int, int],
@@ -105,20 +106,20 @@ class ShiftVariantBlur(PhysicalLayer):
         # K weighted copies of the scene, blurred together by one grouped convolution with
         # K * C groups (copy k of every channel by h_k), then summed over k.
         weighted = (x.unsqueeze(1) * self.weights.to(x.dtype)[None, :, None]).flatten(1, 2)
-        h = self.psfs.repeat_interleave(channels, dim=0)
+        h = self.psfs().repeat_interleave(channels, dim=0)
         y = psfs.convolve(weighted, h, self.pad_mode)
         return y.view(batch, k, channels, height, width).sum(dim=1)
 
     def maps(self) -> dict[str, torch.Tensor]:
         """``psfs``: the PSFs tiled as on the field grid; ``weights``: the K weight maps."""
-        h = self.physical("psfs").design().detach()
+        h = self.psfs.design().detach()
         g, size = self.psf_grid, h.shape[-1]
         mosaic = h.view(g, g, size, size).permute(0, 2, 1, 3).reshape(g * size, g * size)
         return {"psfs": mosaic, "weights": self.weights}
 
     def extra_repr(self) -> str:
         return (
-            f"{self.psf_grid}x{self.psf_grid} psfs {tuple(self.psfs.shape[1:])}, "
+            f"{self.psf_grid}x{self.psf_grid} psfs {tuple(self.psfs().shape[1:])}, "
             f"sigma {min(self.sigmas):.3g}..{max(self.sigmas):.3g} px, blend={self.psf_blend}, "
             f"pad_mode={self.pad_mode}, learnable={self.learnable}"
         )

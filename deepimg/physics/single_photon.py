@@ -8,7 +8,7 @@ import torch
 
 from deepimg.config.constraints import Range
 from deepimg.physics import functional as F
-from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.base import PhysicalLayer, checked_arguments
 from deepimg.physics.constraints import Bounded
 from deepimg.physics.parameter import PhysicalParameter
 
@@ -88,6 +88,7 @@ class SinglePhoton(PhysicalLayer):
     exact Poisson counts from a generator seeded by ``photon_seed`` and the batch's content.
     """
 
+    @checked_arguments
     def __init__(
         self,
         in_shape: tuple[int, int, int],
@@ -104,7 +105,7 @@ class SinglePhoton(PhysicalLayer):
     @property
     def photon_threshold(self) -> torch.Tensor:
         """The comparator's integer threshold per pixel ``(C, H, W)``, in photons."""
-        return F.round_ste(self.threshold)
+        return F.round_ste(self.threshold())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         lam = self.photons * x.clamp_min(0)

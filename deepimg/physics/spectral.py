@@ -7,7 +7,7 @@ from typing import Annotated
 import torch
 
 from deepimg.config.constraints import Range
-from deepimg.physics.base import PhysicalLayer
+from deepimg.physics.base import PhysicalLayer, checked_arguments
 from deepimg.physics.constraints import Simplex
 from deepimg.physics.parameter import PhysicalParameter
 
@@ -70,10 +70,11 @@ class Spectral(PhysicalLayer):
     (rows rescaled to sum 1), otherwise the binning of C bands into K (``band_binning``:
     the identity when K = C). ``learnable=true`` trains the filters from there, as
     ``W = softmax(logits)`` row by row (a ``Simplex`` each), so every optimizer step leaves
-    valid filters. ``self.weights`` is ``W``, ``(K, C)``.
+    valid filters. ``self.weights()`` is ``W``, ``(K, C)``.
     On a one-channel dataset every channel is a copy of the scene.
     """
 
+    @checked_arguments
     def __init__(
         self,
         in_shape: tuple[int, int, int],
@@ -98,20 +99,20 @@ class Spectral(PhysicalLayer):
 
     @property
     def out_shape(self) -> tuple[int, int, int]:
-        return (self.weights.shape[0], *self.in_shape[1:])
+        return (self.weights().shape[0], *self.in_shape[1:])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return mix_channels(x, self.weights)
+        return mix_channels(x, self.weights())
 
     def to_scene(self, y: torch.Tensor) -> torch.Tensor:
         """The least-squares (minimum-norm) unmixing ``x = pinv(W) y``, pixel by pixel."""
-        return unmix_channels(y, self.weights)
+        return unmix_channels(y, self.weights())
 
     def maps(self) -> dict[str, torch.Tensor]:
         return {
-            "spectral_weights": self.physical("weights").design().detach()
+            "spectral_weights": self.weights.design().detach()
         }  # rows: channels k; columns: bands c
 
     def extra_repr(self) -> str:
-        k, c = self.weights.shape
+        k, c = self.weights().shape
         return f"bands={c}, spectral_channels={k}, learnable={self.learnable}"

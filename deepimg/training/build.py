@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import copy
+import inspect
+from collections.abc import Callable
+from typing import Any
+
 import yaml
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, ListConfig, open_dict
 
 from deepimg.config.compose import conf_dir, import_target
 from deepimg.data.datamodule import ImageDataModule
 from deepimg.errors import UserError
 from deepimg.models.base import Output
+from deepimg.physics.base import PhysicalLayer
 from deepimg.tasks.base import Task
 from deepimg.tasks.classify import Classify
 from deepimg.training.module import ImagingModule
@@ -25,7 +31,10 @@ def build_datamodule(cfg: DictConfig) -> ImageDataModule:
 
 def build(node: DictConfig, **kwargs):
     """``instantiate``, with a constructor's ValueError (values that do not fit together,
-    found only once the data's shape is known) turned into a one-line UserError."""
+    found only once the data's shape is known) turned into a one-line UserError. A physical
+    layer's arguments that hold configs of their own (the sensor's parts) reach it as
+    factories (``with_part_factories``)."""
+    node, kwargs = with_part_factories(node, kwargs)
     try:
         return instantiate(node, **kwargs, _convert_="all")
     except InstantiationException as err:
@@ -33,6 +42,71 @@ def build(node: DictConfig, **kwargs):
         if isinstance(cause, (ValueError, UserError)):
             raise UserError(f"{node._target_}: {cause}") from None
         raise
+
+
+def with_part_factories(node: DictConfig, kwargs: dict[str, Any]) -> tuple[DictConfig, dict]:
+    """``node`` and ``kwargs`` for ``instantiate``; for a physical layer, each argument that
+    holds ``_target_`` configs (the sensor's ``parts``: name -> layer config) moves from
+    ``node`` to ``kwargs``, every such config in it a factory ``f(in_shape) -> PhysicalLayer``
+    (``part_factory``), so the layer sizes its parts in turn. Physics imports no Hydra."""
+    if not is_physical_layer(node):
+        return node, kwargs
+    parts = [
+        key
+        for key in node
+        if not str(key).startswith("_") and key not in kwargs and holds_target(node[key])
+    ]
+    if not parts:
+        return node, kwargs
+    rest = copy.deepcopy(node)
+    rest._set_parent(node._get_parent())  # interpolations resolve as in the whole config
+    with open_dict(rest):
+        for key in parts:
+            del rest[key]
+    return rest, {**kwargs, **{key: as_factories(node[key]) for key in parts}}
+
+
+def is_physical_layer(node: DictConfig) -> bool:
+    try:
+        target = import_target(str(node.get("_target_")), "physical_layer")
+    except UserError:  # Hydra's own error says it when instantiating
+        return False
+    return inspect.isclass(target) and issubclass(target, PhysicalLayer)
+
+
+def holds_target(value: Any) -> bool:
+    if isinstance(value, DictConfig):
+        return "_target_" in value or any(holds_target(value[k]) for k in value)
+    if isinstance(value, ListConfig):
+        return any(holds_target(v) for v in value)
+    return False
+
+
+def as_factories(value: Any) -> Any:
+    """``value`` as Python containers, with each ``_target_`` config a ``part_factory``."""
+    if isinstance(value, DictConfig):
+        if "_target_" in value:
+            return part_factory(value)
+        return {key: as_factories(value[key]) for key in value}
+    if isinstance(value, ListConfig):
+        return [as_factories(v) for v in value]
+    return value
+
+
+def part_factory(node: DictConfig) -> Callable[[tuple[int, int, int]], Any]:
+    """``f(in_shape)``: the layer ``node`` configures, sized from ``in_shape``; its
+    ValueError passes unchanged, so the layer that builds it names the part."""
+
+    def factory(in_shape: tuple[int, int, int]) -> Any:
+        part, kwargs = with_part_factories(node, {"in_shape": in_shape})
+        try:
+            return instantiate(part, **kwargs, _convert_="all")
+        except InstantiationException as err:
+            if isinstance(err.__cause__, ValueError):
+                raise err.__cause__ from None
+            raise
+
+    return factory
 
 
 def build_task(cfg: DictConfig, datamodule: ImageDataModule) -> Task:

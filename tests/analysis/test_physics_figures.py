@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hydra.utils import instantiate
 
 from deepimg.analysis.physics_figures import save_physics_figures
 from deepimg.config import compose as config
+from deepimg.training.build import build
 from tests.config.test_config import THREE_CHANNELS
 
 LEARNED = {  # each layer with as many parameters as it can have
@@ -34,7 +34,7 @@ LEARNED = {  # each layer with as many parameters as it can have
 def test_every_map_is_saved_as_numbers_and_a_picture(option: str, tmp_path: Path) -> None:
     cfg = config.compose([f"physical_layer={option}", *LEARNED.get(option, [])])
     shape = (3, 28, 28) if option in THREE_CHANNELS else (1, 28, 28)
-    layer = instantiate(cfg.physical_layer, in_shape=shape)
+    layer = build(cfg.physical_layer, in_shape=shape)
     scenes = torch.rand(3, *shape)
     save_physics_figures(layer, scenes, ["a", "b", "c"], tmp_path)
 

@@ -45,7 +45,7 @@ THREE_CHANNELS = COLOUR_ONLY | {"fluorescence"}
 def test_physical_layer_runs_a_forward_pass(option: str) -> None:
     cfg = config.compose([f"physical_layer={option}"])
     shape = (3, 28, 28) if option in THREE_CHANNELS else (1, 28, 28)
-    layer = instantiate(cfg.physical_layer, in_shape=shape)
+    layer = build(cfg.physical_layer, in_shape=shape)
     for training in (True, False):
         layer.train(training)
         out = layer(torch.rand(2, *shape))

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra.utils import instantiate
 
 from deepimg.config import compose as config
 from deepimg.errors import UserError
-from deepimg.training.build import build_datamodule, build_module
+from deepimg.training.build import build, build_datamodule, build_module
 from tests.config.test_config import COLOUR_ONLY
 from tests.conftest import QUICK, run_cli
 from tests.data.test_folder import kaggle_tree
@@ -69,7 +68,7 @@ def test_dataset_and_physical_layer_build_and_run(
     logits = module(scenes)
     assert logits.shape == (len(labels), datamodule.num_classes) and torch.isfinite(logits).all()
     assert (
-        instantiate(cfg.physical_layer, in_shape=datamodule.in_shape).out_shape
+        build(cfg.physical_layer, in_shape=datamodule.in_shape).out_shape
         == module.physics.out_shape
     )
 

@@ -11,7 +11,7 @@ from deepimg.physics.cameras import Cameras, grid_offsets
 
 def shifted(layer: Cameras, offsets: list[list[float]]) -> Cameras:
     with torch.no_grad():
-        layer.physical("offsets").value.copy_(torch.tensor(offsets))
+        layer.offsets.value.copy_(torch.tensor(offsets))
     return layer
 
 
@@ -65,10 +65,10 @@ def test_offsets_stay_in_their_range_after_a_large_step() -> None:
                     learnable=True)  # fmt: skip
     optimizer = torch.optim.SGD(layer.parameters(), lr=1e4)
     (layer(torch.rand(2, 1, 16, 16)) * torch.randn(2, 3, 4, 4)).sum().backward()
-    assert layer.physical("offsets").latent.grad.abs().sum() > 0
+    assert layer.offsets.latent.grad.abs().sum() > 0
     optimizer.step()
     layer.project()
-    largest = layer.physical("offsets").design().abs().max()  # float32, as the bound is there
+    largest = layer.offsets.design().abs().max()  # float32, as the bound is there
     assert largest <= 0.4 and largest.item() == pytest.approx(0.4)
 
 

@@ -96,12 +96,10 @@ def test_learned_cfa_in_evaluation_is_one_filter_per_pixel() -> None:
     x = torch.rand(2, 3, 8, 8)
     for scale in (0.0, 1.0, 10.0):
         with torch.no_grad():
-            layer.physical("cfa").latent.add_(
-                scale * torch.randn_like(layer.physical("cfa").latent)
-            )
+            layer.cfa.latent.add_(scale * torch.randn_like(layer.cfa.latent))
         tile = layer.maps()["cfa"]
         names = filter_names(tile)  # asserts every pixel is exactly one filter
-        choice = layer.physical("cfa").latent.argmax(dim=0).flatten().tolist()
+        choice = layer.cfa.latent.argmax(dim=0).flatten().tolist()
         assert names == [list(FILTERS)[i] for i in choice]
         assert torch.allclose(layer(x)[:, 0], (x * tile.repeat(1, 2, 2)).sum(dim=1))
 
@@ -110,8 +108,8 @@ def test_learned_temperature_rises_and_the_soft_cfa_approaches_the_hard_one() ->
     torch.manual_seed(0)
     layer = ColorFilterArray((3, 8, 8), learnable=True, cfa_tile=4, cfa_temperature=50.0)
     with torch.no_grad():
-        layer.physical("cfa").latent.copy_(
-            torch.randn_like(layer.physical("cfa").latent)
+        layer.cfa.latent.copy_(
+            torch.randn_like(layer.cfa.latent)
         )  # logits spread as after training
     x = torch.rand(2, 3, 8, 8)
     hard = layer.eval()(x)
@@ -119,7 +117,7 @@ def test_learned_temperature_rises_and_the_soft_cfa_approaches_the_hard_one() ->
     temperatures, distances = [], []
     for progress in (0.0, 0.5, 1.0):
         layer.anneal(progress)
-        temperatures.append(layer.physical("cfa").temperature.item())
+        temperatures.append(layer.cfa.temperature.item())
         distances.append((layer(x) - hard).abs().mean().item())
     assert temperatures == pytest.approx([1.0, 50**0.5, 50.0])
     assert distances[0] > distances[1] > distances[2] and distances[2] < 0.1 * distances[0]
@@ -134,9 +132,9 @@ def test_fully_annealed_soft_cfa_is_nearly_hard_whatever_the_logits_scale(spread
     torch.manual_seed(2)
     layer = ColorFilterArray((3, 8, 8), learnable=True, cfa_tile=8)
     with torch.no_grad():
-        layer.physical("cfa").latent.copy_(spread * torch.randn_like(layer.physical("cfa").latent))
+        layer.cfa.latent.copy_(spread * torch.randn_like(layer.cfa.latent))
     layer.anneal(1.0)
-    soft, hard = layer.physical("cfa").relaxed(), layer.physical("cfa").design()
+    soft, hard = layer.cfa.relaxed(), layer.cfa.design()
     assert (soft * hard).sum(dim=0).mean() > 0.95  # weight on the filter the test CFA uses
 
 

@@ -5,6 +5,7 @@ learned design re-used by the same layer built fixed."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 import torch
@@ -35,14 +36,12 @@ ABERRATED = dict(defocus=0.2, astigmatism=0.1, astigmatism_oblique=-0.1, coma=0.
 
 
 def chain(learnable: bool) -> dict:
-    def part(name: str, **kw) -> dict:
-        return {"_target_": f"deepimg.physics.{name}", **kw}
-
+    """The sensor's parts as factories ``f(in_shape)``, as ``training.build`` makes them."""
     return {
-        "blur": part("blur.Blur", sigma=1.0, learnable=learnable),
-        "downsample": part("downsample.Downsample", pixels=6),
-        "noise": part("noise.Noise", photons=100.0),
-        "quantize": part("quantize.Quantize", bits=4, learnable=learnable, learn_step=learnable),
+        "blur": partial(Blur, sigma=1.0, learnable=learnable),
+        "downsample": partial(Downsample, pixels=6),
+        "noise": partial(Noise, photons=100.0),
+        "quantize": partial(Quantize, bits=4, learnable=learnable, learn_step=learnable),
     }
 
 
@@ -180,9 +179,9 @@ def test_annealing_temperatures_are_saved(name: str) -> None:
 
 def test_a_learnable_layer_starts_from_a_fixed_checkpoints_design() -> None:
     fixed = Blur(GRAY, psf="disk", radius=1.5)
-    learned = Blur(GRAY, psf="gaussian", sigma=1.0, psf_size=fixed.psf.shape[-1], learnable=True)
+    learned = Blur(GRAY, psf="gaussian", sigma=1.0, psf_size=fixed.psf().shape[-1], learnable=True)
     learned.load_state_dict(fixed.state_dict())  # only psf.value: the latent comes from it
-    assert torch.allclose(learned.psf, fixed.psf, atol=1e-4)
+    assert torch.allclose(learned.psf(), fixed.psf(), atol=1e-4)
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ SHAPE = (1, 32, 32)
 
 def test_default_pattern_is_the_geometric_ladder() -> None:
     layer = Exposure(SHAPE, tile=2, exposure_ratio=4.0)
-    assert layer.exposure.tolist() == [[1.0, 4.0], [16.0, 64.0]]
+    assert layer.exposure().tolist() == [[1.0, 4.0], [16.0, 64.0]]
     assert layer.maps()["exposure"].shape == (2, 2)
 
 
@@ -49,7 +49,7 @@ def test_pattern_repeats_every_tile_pixels_even_when_the_tile_does_not_divide() 
     t = layer.exposure_map()
     assert t.shape == (11, 10)
     rows, cols = torch.meshgrid(torch.arange(11), torch.arange(10), indexing="ij")
-    assert torch.equal(t, layer.exposure[rows % 3, cols % 3])
+    assert torch.equal(t, layer.exposure()[rows % 3, cols % 3])
     y = layer(torch.full((1, 2, 11, 10), 0.05))  # a flat scene shows the pattern itself
     assert torch.equal(y[..., 3:, :], y[..., :-3, :]) and torch.equal(y[..., 3:], y[..., :-3])
     assert torch.equal(y[:, 0], y[:, 1])  # every channel gets the same exposures
@@ -72,10 +72,10 @@ def test_saturated_pixels_still_learn_their_exposure_through_the_clip() -> None:
     y = layer(x)
     assert (y == 1).all()
     y.sum().backward()
-    t = layer.exposure.detach()
+    t = layer.exposure().detach()
     # Straight through: dy/dlog t = t x per pixel, dy/dx = t.
     per_position = 2 * (32 // 2) ** 2 * 0.9 * t
-    assert torch.allclose(layer.physical("exposure").latent.grad, per_position, rtol=1e-5)
+    assert torch.allclose(layer.exposure.latent.grad, per_position, rtol=1e-5)
     assert torch.allclose(x.grad, layer.exposure_map().detach().expand_as(x))
 
 
@@ -87,11 +87,11 @@ def test_state_dict_round_trip_and_projection() -> None:
     assert_state_dict_round_trip(make, x)
     layer = make()
     with torch.no_grad():
-        layer.physical("exposure").latent.copy_(torch.tensor([[-50.0, 0.0], [3.0, 50.0]]))
+        layer.exposure.latent.copy_(torch.tensor([[-50.0, 0.0], [3.0, 50.0]]))
     layer.project()
-    assert layer.exposure[0, 0].item() == pytest.approx(1e-3)
-    assert layer.exposure[1, 1].item() == pytest.approx(1e6, rel=1e-5)
-    assert layer.exposure[1, 0].item() == pytest.approx(torch.tensor(3.0).exp().item())
+    assert layer.exposure()[0, 0].item() == pytest.approx(1e-3)
+    assert layer.exposure()[1, 1].item() == pytest.approx(1e6, rel=1e-5)
+    assert layer.exposure()[1, 0].item() == pytest.approx(torch.tensor(3.0).exp().item())
 
 
 @pytest.mark.parametrize(

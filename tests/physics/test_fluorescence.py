@@ -35,7 +35,7 @@ def test_built_in_spectra_sum_to_one_and_peak_where_the_table_says() -> None:
 def test_a_filter_that_passes_everything_measures_the_sum_of_the_concentrations() -> None:
     layer = Fluorescence((3, 6, 6), filters=1, filter_shape="free", photons=None)
     with torch.no_grad():
-        layer.physical("transmission").value.fill_(1.0)
+        layer.transmission.value.fill_(1.0)
     c = torch.rand(2, 3, 6, 6)
     assert torch.allclose(layer(c)[:, 0], c.sum(dim=1), atol=1e-5)
 
@@ -77,10 +77,10 @@ def test_learned_bands_move_and_stay_in_range() -> None:
     layer = Fluorescence((3, 6, 6), filters=2, learnable=True)
     optimizer = torch.optim.SGD(layer.parameters(), lr=1e4)
     (layer(torch.rand(2, 3, 6, 6)) * torch.randn(2, 2, 6, 6)).sum().backward()
-    assert layer.physical("centers").latent.grad.abs().sum() > 0
+    assert layer.centers.latent.grad.abs().sum() > 0
     optimizer.step()
     layer.project()
-    centers, widths = layer.centers, layer.widths
+    centers, widths = layer.centers(), layer.widths()
     assert ((centers >= 400) & (centers <= 750)).all() and ((widths >= 5) & (widths <= 350)).all()
 
 
@@ -88,7 +88,7 @@ def test_free_curves_are_penalised_for_roughness_and_the_penalty_smooths_them() 
     torch.manual_seed(0)
     layer = Fluorescence((3, 6, 6), filters=2, filter_shape="free", learnable=True)
     with torch.no_grad():
-        layer.physical("transmission").latent.uniform_(0, 1)  # rough curves
+        layer.transmission.latent.uniform_(0, 1)  # rough curves
     rough = layer.penalty().item()
     optimizer = torch.optim.SGD(layer.parameters(), lr=0.05)
     for _ in range(50):

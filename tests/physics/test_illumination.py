@@ -14,7 +14,7 @@ from tests.physics.contract import (
 
 def test_each_exposure_is_the_power_weighted_sum_of_the_led_images() -> None:
     layer = Illumination((3, 4, 4), illumination_patterns=2, learnable=False)
-    layer.physical("powers").value.copy_(torch.tensor([[1.0, 0.0, 0.5], [0.2, 0.2, 0.0]]))
+    layer.powers.value.copy_(torch.tensor([[1.0, 0.0, 0.5], [0.2, 0.2, 0.0]]))
     x = torch.rand(2, 3, 4, 4)
     y = layer(x)
     assert y.shape == (2, 2, 4, 4) and layer.out_shape == (2, 4, 4)
@@ -33,7 +33,7 @@ def test_fixed_patterns() -> None:
 
 def test_random_powers_are_in_range_and_seeded() -> None:
     def powers(seed: int) -> torch.Tensor:
-        return Illumination((5, 4, 4), illumination_patterns=3, led_seed=seed).powers.detach()
+        return Illumination((5, 4, 4), illumination_patterns=3, led_seed=seed).powers().detach()
 
     assert ((powers(0) >= 0) & (powers(0) <= 1)).all() and powers(0).shape == (3, 5)
     assert torch.equal(powers(0), powers(0)) and not torch.equal(powers(0), powers(1))
@@ -49,8 +49,8 @@ def test_project_keeps_every_led_power_between_off_and_full(direction: float) ->
         (-direction * layer(torch.rand(4, 3, 4, 4)).sum()).backward()
         optimizer.step()
         layer.project()
-        assert ((layer.powers >= 0) & (layer.powers <= 1)).all()
-    assert torch.equal(layer.powers.detach(), torch.full((2, 3), float(direction > 0)))
+        assert ((layer.powers() >= 0) & (layer.powers() <= 1)).all()
+    assert torch.equal(layer.powers().detach(), torch.full((2, 3), float(direction > 0)))
 
 
 def test_a_one_channel_scene_is_refused() -> None:

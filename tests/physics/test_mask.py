@@ -37,19 +37,17 @@ def test_learned_mask_has_exactly_k_ones_in_eval_even_after_its_scores_move(rela
     layer = Mask((2, 16, 16), active_pixels=50, learnable=True, relaxation=relaxation).eval()
     for scale in (0.0, 0.1, 10.0):
         with torch.no_grad():
-            layer.physical("mask").latent.add_(
-                scale * torch.randn_like(layer.physical("mask").latent)
-            )
+            layer.mask.latent.add_(scale * torch.randn_like(layer.mask.latent))
         mask = active(layer)
         assert ((mask == 0) | (mask == 1)).all() and mask.sum() == 50
-        assert torch.equal(mask, top_k_mask(layer.physical("mask").latent, 50))
+        assert torch.equal(mask, top_k_mask(layer.mask.latent, 50))
 
 
 def test_topk_relaxation_trains_on_the_hard_mask_itself() -> None:
     layer = Mask((1, 16, 16), active_pixels=50, learnable=True, relaxation="topk").train()
     with torch.no_grad():
-        layer.physical("mask").latent.copy_(torch.randn(16, 16))
-    assert torch.equal(active(layer), top_k_mask(layer.physical("mask").latent, 50))
+        layer.mask.latent.copy_(torch.randn(16, 16))
+    assert torch.equal(active(layer), top_k_mask(layer.mask.latent, 50))
 
 
 def test_top_k_keeps_exactly_k_even_with_ties() -> None:
@@ -61,19 +59,19 @@ def test_every_channel_sees_the_same_mask_and_inactive_pixels_read_zero() -> Non
     x = torch.rand(4, 3, 10, 10)
     y = layer(x)
     assert y.shape == x.shape and layer.out_shape == (3, 10, 10)
-    assert torch.equal(y, x * layer.mask)
-    assert layer.mask.sum() == 30
+    assert torch.equal(y, x * layer.mask())
+    assert layer.mask().sum() == 30
 
 
 def test_grid_is_a_regular_lattice_when_k_allows_one() -> None:
-    mask = Mask((1, 28, 28), active_pixels=196, layout="grid").mask
+    mask = Mask((1, 28, 28), active_pixels=196, layout="grid").mask()
     expected = torch.zeros(28, 28)
     expected[1::2, 1::2] = 1  # every other pixel, at the centres of 2x2 cells
     assert torch.equal(mask, expected)
 
 
 def test_trimmed_grid_stays_spread_out() -> None:
-    mask = Mask((1, 28, 28), active_pixels=10, layout="grid").mask  # a 4x3 lattice, 2 dropped
+    mask = Mask((1, 28, 28), active_pixels=10, layout="grid").mask()  # a 4x3 lattice, 2 dropped
     points = mask.nonzero().float()
     distances = torch.cdist(points, points) + 1e9 * torch.eye(len(points))
     assert mask.sum() == 10 and distances.min() >= 7  # no two points closer than a cell
@@ -81,7 +79,7 @@ def test_trimmed_grid_stays_spread_out() -> None:
 
 def test_random_layout_is_reproducible_by_seed() -> None:
     def mask(seed: int) -> torch.Tensor:
-        return Mask((1, 20, 20), active_pixels=40, mask_seed=seed).mask
+        return Mask((1, 20, 20), active_pixels=40, mask_seed=seed).mask()
 
     assert torch.equal(mask(3), mask(3))
     assert not torch.equal(mask(3), mask(4))
@@ -133,14 +131,12 @@ def test_sigmoid_temperature_rises_and_the_soft_mask_approaches_the_hard_one() -
     torch.manual_seed(0)
     layer = Mask((1, 16, 16), active_pixels=40, learnable=True, relaxation="sigmoid")
     with torch.no_grad():
-        layer.physical("mask").latent.copy_(
-            torch.randn(16, 16)
-        )  # scores spread as after some training
-    hard = layer.physical("mask").design()
+        layer.mask.latent.copy_(torch.randn(16, 16))  # scores spread as after some training
+    hard = layer.mask.design()
     distances, temperatures = [], []
     for progress in (0.0, 0.25, 0.5, 0.75, 1.0):
         layer.anneal(progress)
-        temperatures.append(layer.physical("mask").temperature.item())
+        temperatures.append(layer.mask.temperature.item())
         distances.append((active(layer.train()) - hard).abs().mean().item())
     assert temperatures[0] == 1 and temperatures[-1] == pytest.approx(100)
     assert all(a < b for a, b in zip(temperatures, temperatures[1:], strict=False))
@@ -157,9 +153,9 @@ def test_fully_annealed_soft_mask_is_nearly_hard_whatever_the_scores_scale(sprea
     torch.manual_seed(1)
     layer = Mask((1, 28, 28), active_pixels=78, learnable=True, relaxation="sigmoid")
     with torch.no_grad():
-        layer.physical("mask").latent.copy_(spread * torch.randn(28, 28))
+        layer.mask.latent.copy_(spread * torch.randn(28, 28))
     layer.anneal(1.0)
-    soft, hard = active(layer.train()), layer.physical("mask").design()
+    soft, hard = active(layer.train()), layer.mask.design()
     assert (soft * (1 - hard)).sum() < 0.05 * 78  # light on pixels the test mask turns off
 
 
@@ -177,4 +173,4 @@ def test_learned_mask_moves_to_where_the_signal_is(relaxation: str) -> None:
         (-(layer(torch.rand(4, 1, 8, 8)) * weight).sum()).backward()
         optimizer.step()
     layer.eval()
-    assert torch.equal(layer.mask, (weight > 0).float())
+    assert torch.equal(layer.mask(), (weight > 0).float())

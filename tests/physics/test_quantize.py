@@ -79,11 +79,10 @@ def test_learned_gain_is_positive_trains_and_round_trips() -> None:
         optimizer.zero_grad()
         ((layer(x) - target) ** 2).mean().backward()
         assert (
-            torch.isfinite(layer.physical("gain").latent.grad).all()
-            and layer.physical("gain").latent.grad.abs().sum() > 0
+            torch.isfinite(layer.gain.latent.grad).all() and layer.gain.latent.grad.abs().sum() > 0
         )
         optimizer.step()
-    assert (layer.gain > 0).all() and layer.gain.mean() > 1
+    assert (layer.gain() > 0).all() and layer.gain().mean() > 1
     assert layer.maps()["gain"].shape == (1, 6, 6)
     copy = Quantize((1, 6, 6), bits=1, learnable=True)
     copy.load_state_dict(layer.state_dict())
@@ -93,14 +92,14 @@ def test_learned_gain_is_positive_trains_and_round_trips() -> None:
 def with_step(bits: int, step: float, shape=(1, 1, 5)) -> Quantize:
     layer = Quantize(shape, bits=bits, learn_step=True)
     with torch.no_grad():
-        layer.physical("step").latent.fill_(math.log(step))
+        layer.step.latent.fill_(math.log(step))
     return layer
 
 
 @pytest.mark.parametrize("bits", [1, 4, 8])
 def test_learned_step_starts_as_the_fixed_adc(bits: int) -> None:
     layer = Quantize((1, 28, 28), bits=bits, learn_step=True)
-    assert layer.step.item() == pytest.approx(1 / (2**bits - 1))
+    assert layer.step().item() == pytest.approx(1 / (2**bits - 1))
     top = 2**bits - 1
     # Levels plus offsets of at most 0.4 step: no value near a rounding tie, where the two
     # float paths (x * Q and x / s) could round apart.
@@ -138,7 +137,7 @@ def test_step_gradient_is_lsq_with_its_gradient_scale() -> None:
     dy_ds = torch.where(v > 3, 3.0, torch.where(v < 0, 0.0, v.round() - v))
     scale = 1 / math.sqrt(5 * 3)  # 1 / sqrt(pixels * Q)
     expected = step * scale * dy_ds.sum()  # chain rule through s = exp(log_step)
-    assert layer.physical("step").latent.grad.item() == pytest.approx(expected.item(), rel=1e-5)
+    assert layer.step.latent.grad.item() == pytest.approx(expected.item(), rel=1e-5)
 
 
 @pytest.mark.parametrize("bits", [1, 2, 3])
@@ -155,7 +154,7 @@ def test_step_trains_to_the_lsq_fixed_point_on_uniform_scenes(bits: int) -> None
         optimizer.step()
         schedule.step()
     q = 2**bits - 1
-    full_scale = layer.step.item() * q
+    full_scale = layer.step().item() * q
     assert full_scale == pytest.approx(q / (q + 1 / math.sqrt(6)), abs=3e-3)
 
 

@@ -83,8 +83,8 @@ def test_learned_psfs_stay_psfs_get_gradients_and_round_trip() -> None:
     assert_state_dict_round_trip(make, x)
     layer = make()
     with torch.no_grad():
-        layer.physical("psfs").latent.add_(torch.randn_like(layer.physical("psfs").latent))
-    h = layer.psfs
+        layer.psfs.latent.add_(torch.randn_like(layer.psfs.latent))
+    h = layer.psfs()
     assert (h >= 0).all() and torch.allclose(h.sum(dim=(1, 2)), torch.ones(4))
     maps = layer.maps()
     assert maps["psfs"].shape == (2 * 7, 2 * 7) and maps["weights"].shape == (4, 12, 12)

@@ -85,7 +85,7 @@ def test_evaluation_photons_are_seeded_by_photon_seed_and_content() -> None:
 def test_fixed_threshold_is_a_buffer_and_no_map() -> None:
     layer = SinglePhoton(SHAPE, threshold=3)
     assert list(layer.parameters()) == [] and layer.maps() == {}
-    assert set(layer.state_dict()) == {"threshold.value"} and (layer.threshold == 3).all()
+    assert set(layer.state_dict()) == {"threshold.value"} and (layer.threshold() == 3).all()
 
 
 def test_gradients_reach_the_scene_and_the_threshold() -> None:
@@ -103,10 +103,10 @@ def test_state_dict_round_trip() -> None:
 def test_project_keeps_the_threshold_at_one_photon_or_more() -> None:
     layer = SinglePhoton(SHAPE, learnable=True)
     with torch.no_grad():
-        layer.physical("threshold").latent.copy_(torch.linspace(-2, 3, 256).reshape(SHAPE))
+        layer.threshold.latent.copy_(torch.linspace(-2, 3, 256).reshape(SHAPE))
         layer.project()
-    assert layer.threshold.min().item() == 1.0
-    assert (layer.threshold[layer.threshold > 1] > 1).all()  # the rest is left alone
+    assert layer.threshold().min().item() == 1.0
+    assert (layer.threshold()[layer.threshold() > 1] > 1).all()  # the rest is left alone
     assert (layer.maps()["threshold"] >= 1).all()
 
 

@@ -75,9 +75,9 @@ def test_learned_filters_stay_non_negative_normalised_and_move_to_the_target() -
         ((layer(x) - torch.einsum("kc,bchw->bkhw", target, x)) ** 2).mean().backward()
         optimizer.step()
         layer.project()
-        assert (layer.weights >= 0).all()
-        assert torch.allclose(layer.weights.sum(dim=1), torch.ones(2))
-    assert (layer.weights - target).abs().max() < 0.05
+        assert (layer.weights() >= 0).all()
+        assert torch.allclose(layer.weights().sum(dim=1), torch.ones(2))
+    assert (layer.weights() - target).abs().max() < 0.05
 
 
 def test_gradients_reach_the_scene_and_the_filters() -> None:

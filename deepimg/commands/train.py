@@ -25,10 +25,11 @@ from deepimg.commands.runs import write_metrics
 from deepimg.commands.signals import RunInterrupted
 from deepimg.data.datamodule import ImageDataModule
 from deepimg.tasks.base import Task
-from deepimg.training.build import build_datamodule, build_module
+from deepimg.training.build import build_datamodule, build_module, build_stages
 from deepimg.training.callbacks import PhysicsMaps, RandomState, SaveRunConfig
 from deepimg.training.loggers import build_loggers, close_trackers, log_final
 from deepimg.training.module import ImagingModule
+from deepimg.training.stages import BestInLastStage, StageSchedule
 
 log = logging.getLogger(__name__)
 
@@ -106,20 +107,28 @@ def task_facts(task: Task, tta: bool = False) -> dict[str, str]:
 
 
 def build_trainer(
-    cfg: DictConfig, run_dir: Path, task: Task, extra_callbacks: list[Callback]
+    cfg: DictConfig,
+    run_dir: Path,
+    task: Task,
+    extra_callbacks: list[Callback],
+    schedule: StageSchedule | None = None,
 ) -> pl.Trainer:
     """Lightning's Trainer from the ``trainer`` group, logging to the ``logger`` group's
-    trackers. ``best.ckpt`` follows the task's monitored validation metric; ``last.ckpt``,
-    written after every epoch, is where a run that was interrupted or killed resumes."""
-    checkpoint = ModelCheckpoint(
+    trackers. ``best.ckpt`` follows the task's monitored validation metric (within the last
+    stage, for a run of several ``schedule`` stages); ``last.ckpt``, written after every
+    epoch, is where a run that was interrupted or killed resumes."""
+    settings = dict(
         dirpath=run_dir / "checkpoints", filename="best", monitor=task.monitor, mode=task.mode,
         save_top_k=1, save_last=True, auto_insert_metric_name=False,
     )  # fmt: skip
+    staged = schedule is not None and len(schedule.plan) > 1
+    checkpoint = BestInLastStage(schedule, **settings) if staged else ModelCheckpoint(**settings)
     loggers = build_loggers(cfg, run_dir)
     maps = [PhysicsMaps()] if len(loggers) > 1 else []  # pictures for the trackers that show them
+    stages = [schedule] if schedule is not None else []
     return instantiate(
         cfg.trainer, default_root_dir=str(run_dir), logger=loggers,
-        callbacks=[checkpoint, *extra_callbacks, *maps], _convert_="all",
+        callbacks=[checkpoint, *stages, *extra_callbacks, *maps], _convert_="all",
     )  # fmt: skip
 
 
@@ -181,7 +190,9 @@ def fit_and_test(
         SaveRunConfig(cfg), RandomState(), EpochCount(progress),
         *regularization.callbacks(task.monitor, task.direction),
     ]  # fmt: skip
-    trainer = build_trainer(cfg, run_dir, task, callbacks)
+    schedule = StageSchedule(build_stages(cfg), run_dir)
+    schedule.setup_plan(int(cfg.trainer.max_epochs), module.physics.learnable)
+    trainer = build_trainer(cfg, run_dir, task, callbacks, schedule)
     if module.transfer is not None and is_rank_zero():
         log.info(module.transfer.summary())
     if module.frozen and is_rank_zero():
@@ -209,8 +220,8 @@ def fit_and_test(
         "threads": threads,
         "best_checkpoint": str(Path(best).relative_to(run_dir)) if best else None,
     }
-    if resume_from is not None:
-        metrics["resumed_from_epoch"] = progress["resumed_from"]
+    if resume_from is not None:  # a checkpoint that held every epoch starts no training
+        metrics["resumed_from_epoch"] = progress.get("resumed_from", trainer.current_epoch)
     if not is_rank_zero():  # the other ranks of a DDP run trained and tested; one writes
         return metrics
     save_physics_pictures(module, datamodule, run_dir)

@@ -152,6 +152,20 @@ class PhysicalLayer(nn.Module):
         for _, parameter in self.physical_parameters():
             parameter.project()
 
+    def harden(self, hardened: bool = True) -> None:
+        """Train on the hard design from now on (straight-through where it is learned), as
+        the *hardened* and *decode* stages of a learned run do; ``False`` goes back to the
+        relaxation."""
+        for _, parameter in self.physical_parameters():
+            parameter.hardened = hardened
+
+    def learn_design(self, learning: bool = True) -> None:
+        """Let the optimizer move the learnable design (``True``) or hold it (``False``: the
+        *warm-up* and *decode* stages), without changing what is learnable."""
+        for _, parameter in self.physical_parameters():
+            if parameter.learnable:
+                parameter.latent.requires_grad_(learning)
+
     def anneal(self, progress: float) -> None:
         """Tell the layer how far training has gone, ``progress`` in [0, 1].
 

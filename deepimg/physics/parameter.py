@@ -37,6 +37,7 @@ class PhysicalParameter(nn.Module):
         super().__init__()
         self.constraint = constraint or Unconstrained()
         self.learnable, self.tiled = bool(learnable), tiled
+        self.hardened = False  # training reads the hard design (see forward); set by stages
         if value is not None and not self.constraint.holds(value):
             raise ValueError(f"a {type(self.constraint).__name__} value is out of its bounds")
         if self.learnable:
@@ -61,7 +62,19 @@ class PhysicalParameter(nn.Module):
         return self.constraint.relaxed(self.latent, temperature)
 
     def forward(self) -> torch.Tensor:
-        return self.relaxed() if self.training else self.design()
+        """The design in use: the hard one in evaluation; in training the relaxation, or
+        once ``hardened`` the hard design itself, which a learnable parameter still moves
+        through the relaxation's gradient (straight-through: forward the hardware, backward
+        the relaxation). A frozen one (``latent.requires_grad`` off) needs no gradient."""
+        if not self.training:
+            return self.design()
+        if not (self.hardened and self.learnable):
+            return self.relaxed()
+        hard = self.design()
+        if not self.latent.requires_grad:
+            return hard
+        relaxed = self.relaxed()
+        return hard + (relaxed - relaxed.detach())
 
     @torch.no_grad()
     def project(self) -> None:

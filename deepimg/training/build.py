@@ -21,6 +21,7 @@ from deepimg.tasks.base import Task
 from deepimg.tasks.classify import Classify
 from deepimg.training.module import ImagingModule
 from deepimg.training.regularization import Regularization
+from deepimg.training.stages import Stages
 from deepimg.training.transfer import freeze, init_from
 
 
@@ -167,12 +168,26 @@ def check_monitor(task: Task, regularization: Regularization) -> None:
         )
 
 
+def build_stages(cfg: DictConfig) -> Stages:
+    """The ``stages`` group (runs made before it existed: one joint stage, the whole run)."""
+    return instantiate(cfg.stages, _convert_="all") if cfg.get("stages") else Stages()
+
+
+def check_stages(cfg: DictConfig, learnable: bool) -> None:
+    """The stages of a learned design add up to ``trainer.max_epochs``: one line if not."""
+    try:
+        build_stages(cfg).plan(int(cfg.trainer.max_epochs), learnable)
+    except ValueError as err:
+        raise UserError(str(err)) from None
+
+
 def build_module(cfg: DictConfig, datamodule: ImageDataModule) -> ImagingModule:
     """The physics sized from the data, and the network sized from what the task feeds it."""
     task = build_task(cfg, datamodule)
     network_class = import_target(cfg.model._target_, "model")
     output = network_output(task, network_class, cfg.model._target_)
     physics = build(cfg.physical_layer, in_shape=datamodule.in_shape)
+    check_stages(cfg, physics.learnable)
     in_shape = task.network_input_shape(physics)
     network = build(cfg.model, in_shape=in_shape, **task.network_kwargs(in_shape, output))
     transfer = init_from(network, cfg.init_from) if cfg.get("init_from") else None

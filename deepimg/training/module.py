@@ -65,6 +65,7 @@ class ImagingModule(pl.LightningModule):
         self.regularization = regularization or Regularization()
         self.physics_lr, self.head_lr = physics_lr, head_lr
         self.transfer, self.frozen = None, 0  # what init_from loaded; parameters frozen
+        self.anneal_window: tuple[int, int] | None = None  # steps; None: the whole run
         # Metrics and mean loss per stage, accumulated per batch and logged once per epoch:
         # Lightning's self.log costs milliseconds a call, too much to pay on every batch.
         for stage in STAGES:  # train_metrics, val_metrics, test_metrics; *_loss likewise
@@ -149,8 +150,16 @@ class ImagingModule(pl.LightningModule):
         return loss + self.regularization.penalty(self.network) + self.physics.penalty()
 
     def on_train_batch_start(self, batch, batch_idx: int) -> None:
-        total = max(1, int(self.trainer.estimated_stepping_batches))
-        self.physics.anneal(min(1.0, self.global_step / total))
+        self.physics.anneal(self.anneal_progress(self.global_step))
+
+    def anneal_progress(self, step: int) -> float:
+        """How far the relaxations have hardened at ``step``, in [0, 1]: through
+        ``anneal_window`` (the joint stage's steps, set by ``training.stages``; by default the
+        whole run), 0 before it and 1 after it."""
+        start, end = self.anneal_window or (0, int(self.trainer.estimated_stepping_batches))
+        if end <= start:
+            return 1.0 if step >= start else 0.0
+        return min(1.0, max(0.0, (step - start) / (end - start)))
 
     def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
         with torch.no_grad():  # the optimizer has stepped: put the physics back in bounds

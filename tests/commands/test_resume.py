@@ -3,6 +3,7 @@ the folder's config says."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from pathlib import Path
@@ -105,3 +106,20 @@ def test_a_received_run_resumes_with_its_trackers_kept_home(tmp_path: Path) -> N
     assert not outside.exists() and listener.connections == 0
     assert (run / "tensorboard").is_dir()  # the tracker wrote inside the run
     assert '"status": "completed"' in (run / "metrics.json").read_text()
+
+
+def test_a_run_killed_after_its_last_epoch_resumes_to_its_test_and_figures(tmp_path: Path) -> None:
+    """Killed while testing or drawing (seconds, so common): last.ckpt holds every epoch,
+    and the resume goes on to test and draw instead of failing."""
+    run = tmp_path / "run"
+    trained = run_cli("train", "dataset=digits", *QUICK, f"hydra.run.dir={run}", cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    first = json.loads((run / "metrics.json").read_text())
+    (run / "metrics.json").unlink()
+    (run / "index.html").unlink()
+    resumed = run_cli("train", f"resume={run}", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    again = json.loads((run / "metrics.json").read_text())
+    assert again["status"] == "completed" and again["resumed_from_epoch"] == 1
+    assert again["test/acc"] == first["test/acc"]  # the same best checkpoint, tested again
+    assert (run / "index.html").is_file()

@@ -25,15 +25,18 @@ from deepimg.errors import UserError
 
 @dataclass
 class Split:
-    """The images, labels and (for segmentation) masks of one split, kept in step."""
+    """The images, labels, (for segmentation) masks and (chosen by the source) HDR factors of
+    one split, kept in step."""
 
     images: torch.Tensor
     labels: torch.Tensor
     masks: torch.Tensor | None = None
+    gains: torch.Tensor | None = None
 
     def take(self, index: torch.Tensor) -> Split:
         masks = None if self.masks is None else self.masks[index]
-        return Split(self.images[index], self.labels[index], masks)
+        gains = None if self.gains is None else self.gains[index]
+        return Split(self.images[index], self.labels[index], masks, gains)
 
 
 def hdr_gains(n: int, dynamic_range: float, seed: int) -> torch.Tensor | None:
@@ -195,15 +198,15 @@ class ImageDataModule(pl.LightningDataModule):
 
     def _make_splits(self) -> None:
         raw = self.raw
-        train = Split(raw.train_images, raw.train_labels, raw.train_masks)
+        train = Split(raw.train_images, raw.train_labels, raw.train_masks, raw.train_gains)
         if raw.test_images is None:
             test, train = self._hold_out(train, self.test_fraction)
         else:
-            test = Split(raw.test_images, raw.test_labels, raw.test_masks)
+            test = Split(raw.test_images, raw.test_labels, raw.test_masks, raw.test_gains)
         if raw.val_images is None:
             val, train = self._hold_out(train, self.val_fraction)
         else:
-            val = Split(raw.val_images, raw.val_labels, raw.val_masks)
+            val = Split(raw.val_images, raw.val_labels, raw.val_masks, raw.val_gains)
         if self.train_size is not None and self.train_size > len(train.labels):
             raise UserError(
                 f"dataset.train_size={self.train_size} is more than the {len(train.labels)} "
@@ -236,7 +239,11 @@ class ImageDataModule(pl.LightningDataModule):
             dataset = InMemoryImages(
                 split.images, split.labels, raw.max_value,
                 augment=self.augmentation if name == "train" else None,
-                gains=hdr_gains(n, self.dynamic_range, seed),
+                gains=(
+                    hdr_gains(n, self.dynamic_range, seed)
+                    if split.gains is None
+                    else split.gains.view(n, 1, 1, 1)
+                ),
                 canvas=self.canvas, tops=tops, masks=split.masks,
             )  # fmt: skip
             setattr(self, name, dataset)

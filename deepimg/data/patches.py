@@ -7,6 +7,7 @@ By default the photographs and microscopy images that the scikit-image wheel shi
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -98,6 +99,47 @@ def random_crops(
     )
 
 
+# A stored crop is its value rounded to the storage's levels, at most half an 8-bit step off:
+# a pixel counts as saturated if it could be over full scale once stored.
+STORED_SLACK = 0.5 / 255 + 1e-6
+HDR_DRAWS = 1000  # draws of a crop and its factor before one at factor 1 (never saturated)
+
+
+def saturated_share(crop: torch.Tensor, gain: float) -> float:
+    """The share of a crop's pixels that its HDR factor may take above full scale (1.0)."""
+    return ((crop + STORED_SLACK) * gain > 1).float().mean().item()
+
+
+def hdr_crops(
+    image: torch.Tensor,
+    n: int,
+    patch: int,
+    dynamic_range: float,
+    max_saturated: float,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` crops of one image ``(n, C, patch, patch)`` with their HDR factors ``(n,)``, each
+    drawn with its factor (log-uniform in [1, dynamic_range], as ``hdr_gains``) and drawn
+    again, position and factor, while more than ``max_saturated`` of its pixels would be
+    above full scale; after ``HDR_DRAWS`` draws, the last position at factor 1."""
+    _, h, w = image.shape
+    crops, gains = [], []
+    for _ in range(n):
+        for _ in range(HDR_DRAWS):
+            y = int(torch.randint(0, h - patch + 1, (1,), generator=generator))
+            x = int(torch.randint(0, w - patch + 1, (1,), generator=generator))
+            u = float(torch.rand(1, generator=generator))
+            gain = float(torch.tensor(math.exp(u * math.log(dynamic_range))))  # float32, as stored
+            crop = image[:, y : y + patch, x : x + patch]
+            if saturated_share(crop, gain) <= max_saturated:
+                break
+        else:
+            gain = 1.0
+        crops.append(crop)
+        gains.append(gain)
+    return torch.stack(crops), torch.tensor(gains, dtype=torch.float32)
+
+
 class Patches(ImageDataModule):
     """Seeded random ``patch`` x ``patch`` crops of large images, whole images held out.
 
@@ -106,6 +148,12 @@ class Patches(ImageDataModule):
     crops on every run, the test crops fixed. The label of a crop is the index of its
     image (``class_names`` are the image names), so the class-balance table shows where the
     crops came from; there are no classes to learn, so ``task=classify`` is refused.
+
+    ``max_saturated``: in HDR scenes (``dynamic_range`` D > 1, each crop multiplied by its
+    own log-uniform factor in [1, D]), the largest share of a crop's pixels allowed above
+    full scale (1.0, where the shortest exposure saturates); a crop over it is drawn again,
+    its position and its factor, from the same seeded generator (Metzler et al. 2020 train on
+    mostly unsaturated crops). null (the default) draws crops and factors as before.
 
     Without ``root``: scikit-image's photographs and microscopy images (``SKIMAGE_COLOUR``,
     plus ``SKIMAGE_GRAY`` as luma for ``channels=1``). With ``root``: every PNG, JPEG, TIFF
@@ -124,9 +172,11 @@ class Patches(ImageDataModule):
         val_patches: Annotated[int, Range(1)] = 512,
         test_patches: Annotated[int, Range(1)] = 1024,
         max_pixels: Annotated[int, Range(1)] = MAX_PIXELS,
+        max_saturated: Annotated[float, Range(0, 1)] | None = None,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
+        self.max_saturated = max_saturated
         self.root = Path(root).expanduser() if root else None
         self.max_pixels = max_pixels
         self.patch, self.want_channels = patch, channels
@@ -141,17 +191,28 @@ class Patches(ImageDataModule):
         names = [p.stem for split in SPLIT_SEEDS for p in files[split]]
         depth = 8
         crops: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        gains: dict[str, torch.Tensor | None] = {}
+        hdr = self.max_saturated is not None and self.dynamic_range > 1
         for split, paths in files.items():
             generator = torch.Generator().manual_seed(self.split_seed * 3 + SPLIT_SEEDS[split])
             per_image = -(-self.counts[split] // len(paths))  # ceil: every image contributes
-            images, labels = [], []
+            images, labels, factors = [], [], []
             for path in paths:
                 image, bits = self.read(path)
                 depth = max(depth, bits)
-                images.append(random_crops(image, per_image, self.patch, generator))
+                if hdr:
+                    drawn, factor = hdr_crops(
+                        image, per_image, self.patch, self.dynamic_range,
+                        self.max_saturated, generator,
+                    )  # fmt: skip
+                    images.append(drawn)
+                    factors.append(factor)
+                else:
+                    images.append(random_crops(image, per_image, self.patch, generator))
                 labels.append(torch.full((per_image,), names.index(path.stem)))
-            x, y = torch.cat(images)[: self.counts[split]], torch.cat(labels)[: self.counts[split]]
-            crops[split] = (x, y)
+            n = self.counts[split]
+            crops[split] = (torch.cat(images)[:n], torch.cat(labels)[:n])
+            gains[split] = torch.cat(factors)[:n] if hdr else None
         max_value = 2**depth - 1
         dtype = torch.uint16 if depth == 16 else torch.uint8
         store = {s: (x.mul(max_value).round_().to(dtype), y) for s, (x, y) in crops.items()}
@@ -159,6 +220,7 @@ class Patches(ImageDataModule):
             train_images=store["train"][0], train_labels=store["train"][1], class_names=names,
             val_images=store["val"][0], val_labels=store["val"][1],
             test_images=store["test"][0], test_labels=store["test"][1], max_value=max_value,
+            train_gains=gains["train"], val_gains=gains["val"], test_gains=gains["test"],
         )  # fmt: skip
 
     def read(self, path: Path) -> tuple[torch.Tensor, int]:

@@ -28,6 +28,11 @@ class RawData:
     train_masks: torch.Tensor | None = None
     val_masks: torch.Tensor | None = None
     test_masks: torch.Tensor | None = None
+    # HDR scenes: each image's factor (N,) when the source chose it with the image (patches
+    # with max_saturated); None: the data module draws them (``hdr_gains``).
+    train_gains: torch.Tensor | None = None
+    val_gains: torch.Tensor | None = None
+    test_gains: torch.Tensor | None = None
 
     @property
     def bit_depth(self) -> int:

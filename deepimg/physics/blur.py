@@ -24,7 +24,9 @@ class Blur(PhysicalLayer):
     so blur redistributes light and keeps its total. ``sigma``, ``radius`` and ``length``
     are in pixels, ``angle`` in degrees. Borders are extended by ``pad_mode``.
     ``learnable=true`` trains a free-form PSF initialised from the chosen one, kept
-    non-negative with unit sum (a ``Simplex``: a softmax over its latent logits).
+    non-negative with unit sum (a ``Simplex``: a softmax over its latent logits). ``init``:
+    ``classical``, the configured PSF (``psf`` and its size), learned or fixed; a learned PSF
+    starts within 1e-4 of its peak of it (the ``Simplex`` floor keeps every pixel reachable).
     """
 
     @checked_arguments
@@ -39,6 +41,7 @@ class Blur(PhysicalLayer):
         psf_file: str | None = None,
         psf_size: Annotated[int, Range(1, 63), Odd()] | None = None,
         pad_mode: PadMode = "reflect",
+        init: Literal["classical"] = "classical",
         learnable: bool = False,
     ) -> None:
         super().__init__(in_shape)

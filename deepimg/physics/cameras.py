@@ -63,7 +63,9 @@ class Cameras(PhysicalLayer):
     ``learnable=true`` learns the offsets from there: the integral is piecewise linear in
     them, so the gradient says which way to move each grid; they are kept within
     ``offset_range`` camera pixels (``Bounded``). With one camera at offset 0 and
-    ``camera_pixels`` equal to the scene's size, the layer is the identity.
+    ``camera_pixels`` equal to the scene's size, the layer is the identity. ``init``:
+    ``classical``, the ``offsets`` above (the grid by default), for learned offsets and fixed
+    ones alike.
     """
 
     @checked_arguments
@@ -77,6 +79,7 @@ class Cameras(PhysicalLayer):
         offset_seed: int = 0,
         camera_sigma: Annotated[float, Range(0, 20)] | list[Annotated[float, Range(0, 20)]] = 0.0,
         render: bool = False,
+        init: Literal["classical"] = "classical",
         learnable: bool = False,
     ) -> None:
         super().__init__(in_shape)

@@ -114,8 +114,9 @@ class Simplex(DesignConstraint):
     """Non-negative values summing to 1 over the last ``dims`` dimensions (a PSF, a filter):
     ``value = softmax(latent)`` over them, so every optimizer step leaves a valid one.
 
-    ``to_latent`` adds ``floor`` times each distribution's peak before the log: values outside
-    the initial support stay reachable by the gradient (a softmax of -inf never moves).
+    ``to_latent`` puts ``floor`` times each distribution's peak where the value is 0, before
+    the log: values outside the initial support stay reachable by the gradient (a softmax of
+    -inf never moves), and a design without zeros comes back exactly (to rounding).
     """
 
     def __init__(self, dims: int = 1, floor: float = 1e-4) -> None:
@@ -125,8 +126,12 @@ class Simplex(DesignConstraint):
         return torch.softmax(latent.flatten(-self.dims), dim=-1).view_as(latent)
 
     def to_latent(self, value: torch.Tensor) -> torch.Tensor:
-        peak = value.flatten(-self.dims).amax(dim=-1)
-        return torch.log(value + self.floor * peak.view(*peak.shape, *[1] * self.dims))
+        peak = (
+            value.flatten(-self.dims)
+            .amax(dim=-1)
+            .view(*value.shape[: -self.dims], *[1] * self.dims)
+        )
+        return torch.log(torch.where(value > 0, value, self.floor * peak))
 
     def holds(self, value: torch.Tensor) -> bool:
         sums = value.flatten(-self.dims).sum(dim=-1)

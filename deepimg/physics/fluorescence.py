@@ -149,6 +149,9 @@ class Fluorescence(PhysicalLayer):
       ``filter_smoothness * sum_m sum_lambda (T_m(lambda + step) - T_m(lambda))^2`` added to
       the loss so that the curves stay smooth enough to be made.
 
+    ``init``: ``classical``, the bands above (M equal bands side by side unless
+    ``filter_centers_nm``/``filter_widths_nm`` say otherwise), learned or fixed.
+
     ``to_scene`` unmixes by least squares, ``c = pinv(S) y``, exact without noise when the M
     filters tell the K spectra apart (M >= K and ``S`` of rank K).
     """
@@ -168,6 +171,7 @@ class Fluorescence(PhysicalLayer):
         wavelength_step_nm: Annotated[float, Range(0.1, 50)] = 2.0,
         photons: Annotated[float, Range(1e-3, 1e9)] | None = 1000.0,
         noise_seed: int = 0,
+        init: Literal["classical"] = "classical",
         learnable: bool = False,
     ) -> None:
         super().__init__(in_shape)

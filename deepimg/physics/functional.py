@@ -61,6 +61,19 @@ def in_units_of_spread(x: torch.Tensor) -> torch.Tensor:
     return x / x.detach().std().clamp_min(1e-12)
 
 
+# The logit (score) gap by which a relaxed discrete design starts at a classical one: the
+# hard design (argmax, top-K) is the classical one, and the relaxation, which reads the
+# logits in units of their spread, puts about three quarters of each pixel's weight on it
+# at temperature 1, so training can still move it (Chakrabarti 2016 starts a few units apart).
+START_MARGIN = 2.0
+
+
+def margin_logits(design: torch.Tensor, margin: float = START_MARGIN) -> torch.Tensor:
+    """Logits (scores) whose hard choice is the binary ``design`` (a one-hot CFA, a K-pixel
+    mask): ``margin`` where the design is 1, 0 elsewhere."""
+    return margin * design.float()
+
+
 def batch_generator(x: torch.Tensor, seed: int) -> torch.Generator:
     """A random generator seeded by ``seed`` and the batch's content.
 

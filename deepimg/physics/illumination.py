@@ -48,6 +48,8 @@ class Illumination(PhysicalLayer):
     ``led_powers`` sets the (initial) patterns: ``random`` (uniform in [0, 1], drawn with
     ``led_seed``), ``all_on`` (bright field) or ``one_each`` (LED k alone, K <= C).
     ``learnable=true`` trains the powers, clipped back into [0, 1] after every step.
+    ``init``: ``classical``, the ``led_powers`` patterns, learned or fixed (the classical
+    microscope is bright field, ``led_powers=all_on``; the default stays ``random``).
     """
 
     @checked_arguments
@@ -57,6 +59,7 @@ class Illumination(PhysicalLayer):
         illumination_patterns: Annotated[int, Range(1, 256)] = 1,
         led_powers: Literal["random", "all_on", "one_each"] = "random",
         led_seed: int = 0,
+        init: Literal["classical"] = "classical",
         learnable: bool = True,
     ) -> None:
         super().__init__(in_shape)

@@ -11,7 +11,7 @@ import torch
 from deepimg.config.constraints import Range
 from deepimg.physics.base import PhysicalLayer, checked_arguments
 from deepimg.physics.constraints import TopK
-from deepimg.physics.functional import normalized_convolution, soft_mask
+from deepimg.physics.functional import margin_logits, normalized_convolution, soft_mask
 from deepimg.physics.parameter import PhysicalParameter
 
 log = logging.getLogger(__name__)
@@ -78,10 +78,19 @@ class Mask(PhysicalLayer):
     the same mask for every channel, output the scene's shape (inactive pixels read 0).
     K is ``active_pixels``, or ``active_fraction`` of the scene's pixels when that is null.
     ``layout``: ``random`` (K pixels drawn with ``mask_seed``) or ``grid`` (a regular lattice,
-    see ``grid_mask``). ``learnable=true`` learns the mask instead (``layout=learned`` is the
-    old spelling): a ``TopK`` parameter with one score ``s(i, j)`` per pixel, starting nearly
-    equal (seeded jitter), so a learned mask owes nothing to ``layout``; its hard design is
-    the top K scores. Training relaxes it by ``relaxation``:
+    see ``grid_mask``). ``learnable=true`` learns the mask (``layout=learned`` is the old
+    spelling): a ``TopK`` parameter with one score ``s(i, j)`` per pixel; its hard design is
+    the top K scores. ``init`` is where it starts, and the design of the fixed layer built
+    from the same keys:
+
+    - ``classical``: the ``layout`` mask; a learned mask's scores start 2 apart
+      (``functional.START_MARGIN``: 2 on the layout's pixels, 0 elsewhere), so its top K are
+      the layout exactly, and training can still move them;
+    - ``uniform``: nearly equal scores (seeded jitter of 0.01 by ``mask_seed``), so the soft
+      mask starts as a uniform K/N everywhere and the design owes nothing to ``layout`` (its
+      hard design is the top K of the jitter).
+
+    Training relaxes it by ``relaxation``:
 
     - ``topk``: the forward pass uses the hard top-K mask; the backward pass uses the
       gradient of the soft mask ``sigmoid((s - t) / std(s))`` (a straight-through estimator);
@@ -100,6 +109,7 @@ class Mask(PhysicalLayer):
         active_pixels: Annotated[int, Range(1, None)] | None = None,
         active_fraction: Annotated[float, Range(0, 1)] = 0.25,
         layout: Literal["random", "grid", "learned"] = "random",
+        init: Literal["classical", "uniform"] = "classical",
         relaxation: Literal["topk", "sigmoid"] = "topk",
         mask_temperature: Annotated[float, Range(1, 1e6)] = 100.0,
         mask_seed: int = 0,
@@ -111,21 +121,24 @@ class Mask(PhysicalLayer):
         if layout == "learned":
             log.warning("layout=learned is deprecated: write learnable=true (the same mask)")
             layout, learnable = "random", True
-        self.layout, self.relaxation = layout, relaxation
+        self.layout, self.relaxation, self.init = layout, relaxation, init
         budget = TopK(self.k, relaxation, mask_temperature)
-        if learnable:
+        if init == "uniform":
             # Nearly equal scores: the soft mask starts as a uniform K/N everywhere, and the
             # seeded jitter only breaks ties for the initial hard mask.
             generator = torch.Generator().manual_seed(mask_seed)
             scores = 0.01 * torch.randn(shape, generator=generator)
-            self.mask = PhysicalParameter(None, budget, learnable=True, latent=scores)
         else:
-            fixed = (
+            layout_mask = (
                 grid_mask(shape, self.k)
                 if layout == "grid"
                 else random_mask(shape, self.k, mask_seed)
             )
-            self.mask = PhysicalParameter(fixed, budget)
+            scores = margin_logits(layout_mask)
+        if learnable:
+            self.mask = PhysicalParameter(None, budget, learnable=True, latent=scores)
+        else:
+            self.mask = PhysicalParameter(budget.design(scores), budget)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.mask()
@@ -149,5 +162,8 @@ class Mask(PhysicalLayer):
     def extra_repr(self) -> str:
         h, w = self.in_shape[1:]
         if self.learnable:
-            return f"{self.k} of {h}x{w} pixels, learnable, relaxation={self.relaxation}"
-        return f"{self.k} of {h}x{w} pixels, layout={self.layout}"
+            return (
+                f"{self.k} of {h}x{w} pixels, learnable, init={self.init}, "
+                f"relaxation={self.relaxation}"
+            )
+        return f"{self.k} of {h}x{w} pixels, layout={self.layout}, init={self.init}"

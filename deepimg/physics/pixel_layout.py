@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import torch
 
@@ -55,9 +55,12 @@ class PixelLayout(PhysicalLayer):
     The design is the pixels' widths along each axis as shares of the side, ``widths_y``
     and ``widths_x`` (each a ``Simplex``: positive, summing to 1, so the edges
     ``H * cumsum(widths)`` are monotone and span the scene with the same pixel count).
-    ``learnable=true`` learns them, starting from the ``fovea`` layout: the area integral
-    is piecewise linear in the edges, so the gradient moves each boundary towards where
-    the network wants smaller pixels.
+    ``learnable=true`` learns them: the area integral is piecewise linear in the edges, so
+    the gradient moves each boundary towards where the network wants smaller pixels.
+    ``init`` is where they start, and the layout of the fixed layer built from the same keys:
+    ``classical``, the ``fovea`` layout (uniform for ``fovea=0``); ``uniform``, the uniform
+    sensor's equal widths whatever ``fovea`` says. A learned layout starts within the
+    ``Simplex`` floor of it (widths off by about 1e-4 of a width).
     """
 
     @checked_arguments
@@ -66,6 +69,7 @@ class PixelLayout(PhysicalLayer):
         in_shape: tuple[int, int, int],
         pixels: Annotated[int, Range(1, 4096)] = 14,
         fovea: Annotated[float, Range(0, 0.95)] = 0.5,
+        init: Literal["classical", "uniform"] = "classical",
         learnable: bool = False,
     ) -> None:
         super().__init__(in_shape)
@@ -75,9 +79,10 @@ class PixelLayout(PhysicalLayer):
                 f"pixels={pixels} is not accepted: the {height}x{width} scene feeds "
                 f"1..{min(height, width)} sensor pixels per side"
             )
-        self.pixels, self.fovea = pixels, fovea
+        self.pixels, self.fovea, self.init = pixels, fovea, init
+        start = 0.0 if init == "uniform" else fovea
         for axis, length in (("y", height), ("x", width)):
-            shares = foveated_edges(length, pixels, fovea).diff() / length
+            shares = foveated_edges(length, pixels, start).diff() / length
             setattr(self, f"widths_{axis}", PhysicalParameter(shares, Simplex(dims=1), learnable))
 
     def edges(self) -> tuple[torch.Tensor, torch.Tensor]:

@@ -64,6 +64,8 @@ def fourier_matrix(size: int, samples: int, q: float, oversample: int = 1) -> to
 # Samples per cycle of the cut-off frequency: 2 is Nyquist (the least that represents the PSF);
 # summing samples over a pixel (the midpoint rule) is within ~1% of the PSF's peak from 6 on.
 NYQUIST, INTEGRATION = 2.0, 6.0
+# Waves RMS of seeded jitter on each coefficient for init=perturbed (Marechal: 0.07 in total).
+PERTURBATION = 0.01
 
 
 def odd_oversample(q: float, samples_per_cycle: float) -> int:
@@ -117,9 +119,17 @@ class Pupil(PhysicalLayer):
 
     ``learnable=true`` learns the design: the six coefficients (``zernike``) or the phase map
     (``free``), and the amplitude mask if there is one; every wavefront gives a physical PSF,
-    so nothing needs projecting but the amplitude, clipped to [0, 1]. Even aberrations
-    (defocus, astigmatism, spherical) have zero gradient at a perfect lens, since +a and -a
-    give the same PSF: start them away from 0 when learning them.
+    so nothing needs projecting but the amplitude, clipped to [0, 1]. ``init`` is where it
+    starts, and the design of the fixed layer built from the same keys:
+
+    - ``classical``: the wavefront of the six coefficients (all 0 by default: a focused,
+      diffraction-limited lens, as Sitzmann et al. start) and a clear aperture;
+    - ``perturbed``: the same plus seeded N(0, 0.01^2) waves on each coefficient
+      (``pupil_seed``), far below Marechal's 0.07. An even part of the wavefront (defocus,
+      astigmatism, spherical) has zero gradient while it is exactly 0: ``W`` and its mirror
+      ``-W(-u, -v)`` give the same PSF, and that mirror flips only the sign of the even
+      terms; so from an unperturbed focused lens only the odd terms (coma) learn. The
+      perturbation breaks the tie.
     """
 
     @checked_arguments
@@ -139,9 +149,12 @@ class Pupil(PhysicalLayer):
         pupil_phase: Literal["zernike", "free"] = "zernike",
         pupil_amplitude: bool = False,
         pad_mode: PadMode = "reflect",
+        init: Literal["classical", "perturbed"] = "classical",
+        pupil_seed: int = 0,
         learnable: bool = False,
     ) -> None:
         super().__init__(in_shape)
+        self.init = init
         self.airy_radius, self.psf_size, self.pad_mode = airy_radius, psf_size, pad_mode
         q = airy_radius / AIRY_FIRST_ZERO
         if psf_oversample is not None and q * psf_oversample < NYQUIST:
@@ -165,6 +178,9 @@ class Pupil(PhysicalLayer):
         coefficients = torch.tensor(
             [defocus, astigmatism, astigmatism_oblique, coma, coma_vertical, spherical]
         )
+        if init == "perturbed":  # off the symmetric saddle of a perfect lens, by a hair
+            generator = torch.Generator().manual_seed(pupil_seed)
+            coefficients = coefficients + PERTURBATION * torch.randn(6, generator=generator)
         self.pupil_phase = pupil_phase
         if pupil_phase == "zernike":
             self.aberrations = PhysicalParameter(coefficients, learnable=learnable)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated
+from typing import Annotated, Literal
 
 import torch
 
@@ -47,7 +47,8 @@ class Quantize(PhysicalLayer):
 
     ``learnable`` learns this layer's design, the per-pixel gains (each pixel's thresholds),
     as in every layer; ``learn_step`` learns the one step that all pixels share, a separate
-    question (where the ADC's full scale should sit). The learned step is one number: ``extra_repr`` shows it in the title of the run's example
+    question (where the ADC's full scale should sit). ``init``: ``classical``, the uniform
+    ADC: gain 1 everywhere and the step ``1 / Q``, learned or fixed. The learned step is one number: ``extra_repr`` shows it in the title of the run's example
     figure, and ``maps()`` has it as ``adc_step`` (saved as ``.npy``, no picture).
     """
 
@@ -58,6 +59,7 @@ class Quantize(PhysicalLayer):
         bits: Annotated[int, BITS] = 8,
         learnable: bool = False,
         learn_step: bool = False,
+        init: Literal["classical"] = "classical",
     ) -> None:
         super().__init__(in_shape)
         self.bits = bits

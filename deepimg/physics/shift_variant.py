@@ -58,7 +58,8 @@ class ShiftVariantBlur(PhysicalLayer):
 
     (with psf_grid=2 every centre is outermost, so all four PSFs are alike until learned).
     ``learnable=true`` trains K free-form PSFs initialised from these, each kept
-    non-negative with unit sum (a ``Simplex`` each).
+    non-negative with unit sum (a ``Simplex`` each); ``init``: ``classical``, these
+    field-dependent Gaussians, learned or fixed.
     ``self.psfs()`` is ``(K, k, k)``, row by row over the grid.
     """
 
@@ -72,6 +73,7 @@ class ShiftVariantBlur(PhysicalLayer):
         sigma_edge: Annotated[float, Range(0, 20)] = 2.0,
         psf_size: Annotated[int, Range(1, 63), Odd()] | None = None,
         pad_mode: PadMode = "reflect",
+        init: Literal["classical"] = "classical",
         learnable: bool = False,
     ) -> None:
         super().__init__(in_shape)

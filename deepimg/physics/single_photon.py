@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import torch
 
@@ -86,6 +86,7 @@ class SinglePhoton(PhysicalLayer):
     ``project()`` keeps ``q >= 1``: a pixel cannot fire on fewer than one photon, and below 1
     ``dP/dlam = lam^(q-1) ...`` would be unbounded in the dark. Evaluation (``eval()``) draws
     exact Poisson counts from a generator seeded by ``photon_seed`` and the batch's content.
+    ``init``: ``classical``, the same ``threshold`` at every pixel, learned or fixed.
     """
 
     @checked_arguments
@@ -96,6 +97,7 @@ class SinglePhoton(PhysicalLayer):
         threshold: Annotated[int, THRESHOLD] = 1,
         learnable: bool = False,
         photon_seed: int = 0,
+        init: Literal["classical"] = "classical",
     ) -> None:
         super().__init__(in_shape)
         self.photons, self.photon_seed = float(photons), photon_seed

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import torch
 
@@ -70,7 +70,8 @@ class Spectral(PhysicalLayer):
     (rows rescaled to sum 1), otherwise the binning of C bands into K (``band_binning``:
     the identity when K = C). ``learnable=true`` trains the filters from there, as
     ``W = softmax(logits)`` row by row (a ``Simplex`` each), so every optimizer step leaves
-    valid filters. ``self.weights()`` is ``W``, ``(K, C)``.
+    valid filters; ``init``: ``classical``, those filters (the band binning, or
+    ``spectral_weights``), learned or fixed. ``self.weights()`` is ``W``, ``(K, C)``.
     On a one-channel dataset every channel is a copy of the scene.
     """
 
@@ -80,6 +81,7 @@ class Spectral(PhysicalLayer):
         in_shape: tuple[int, int, int],
         spectral_channels: Annotated[int, Range(1, 256)] | None = None,
         spectral_weights: list[list[float]] | None = None,
+        init: Literal["classical"] = "classical",
         learnable: bool = False,
     ) -> None:
         super().__init__(in_shape)

@@ -84,3 +84,46 @@ def test_hdr_scenes_are_scaled_by_seeded_log_uniform_factors() -> None:
     data = Patches(dynamic_range=16.0, **SMALL)
     scenes, _ = data.scenes("test", 20)
     assert scenes.max() > 1 and torch.equal(scenes, data.scenes("test", 20)[0])
+
+
+def saturated_shares(data: Patches, split: str) -> torch.Tensor:
+    data.setup()
+    scenes, _ = data.scenes(split, len(getattr(data, split)))
+    return (scenes > 1).float().flatten(1).mean(dim=1)
+
+
+def test_every_hdr_crop_keeps_to_max_saturated_and_is_seeded() -> None:
+    data = Patches(dynamic_range=64.0, max_saturated=0.1, **SMALL)
+    unbounded = Patches(dynamic_range=64.0, **SMALL)
+    for split in ("train", "val", "test"):
+        shares = saturated_shares(data, split)
+        assert len(shares) == SMALL[f"{split}_patches"] and (shares <= 0.1).all()
+    assert (saturated_shares(unbounded, "train") > 0.1).any()  # the bound has work to do
+    scenes, _ = data.scenes("train", 60)
+    assert scenes.max() > 1  # still HDR: some pixels above full scale
+    again = Patches(dynamic_range=64.0, max_saturated=0.1, **SMALL)
+    assert torch.equal(again.scenes("test", 20)[0], data.scenes("test", 20)[0])
+    other = Patches(dynamic_range=64.0, max_saturated=0.1, split_seed=1, **SMALL)
+    assert not torch.equal(other.scenes("test", 20)[0], data.scenes("test", 20)[0])
+
+
+def test_a_zero_share_allows_no_pixel_above_full_scale_and_train_size_keeps_the_factors() -> None:
+    data = Patches(dynamic_range=16.0, max_saturated=0.0, train_size=30, **SMALL)
+    for split in ("train", "val", "test"):
+        assert (saturated_shares(data, split) == 0).all()
+    assert len(data.train) == 30
+
+
+def test_without_max_saturated_the_crops_and_factors_are_as_before() -> None:
+    default, explicit = (
+        Patches(dynamic_range=16.0, **SMALL),
+        Patches(dynamic_range=16.0, max_saturated=None, **SMALL),
+    )
+    ldr = Patches(max_saturated=0.1, **SMALL)  # no HDR factor: nothing to bound
+    for data in (default, explicit, ldr):
+        data.setup()
+    for split, seed in (("train", 0), ("val", 1), ("test", 2)):
+        images = getattr(default, split).images
+        assert torch.equal(getattr(explicit, split).images, images)
+        assert torch.equal(getattr(ldr, split).images, images)
+        assert torch.equal(getattr(default, split).gains, hdr_gains(len(images), 16.0, seed))

@@ -153,3 +153,128 @@ def test_gradients_reach_the_scene_and_the_logits() -> None:
 def test_state_dict_round_trip(pattern: str) -> None:
     make = lambda: ColorFilterArray((3, 8, 8), pattern=pattern, cfa_tile=4)  # noqa: E731
     assert_state_dict_round_trip(make, torch.rand(2, 3, 8, 8), perturb=pattern == "learned")
+
+
+# A photon budget, a white filter that collects three times the light, other palettes.
+
+PHOTONS = 1000.0
+
+
+def electrons(layer: ColorFilterArray, y: torch.Tensor) -> torch.Tensor:
+    """A mosaic's readings back in electrons: ``photons * g * y`` (``g``: the pixel's share of
+    a clear pixel's light)."""
+    share = layer.light_of(layer.cfa.design())
+    return (
+        y[:, 0]
+        * PHOTONS
+        * share.repeat(1, y.shape[-2] // share.shape[0], y.shape[-1] // share.shape[1])
+    )
+
+
+def test_a_white_pixel_collects_the_electrons_of_an_r_a_g_and_a_b_pixel_together() -> None:
+    layer = ColorFilterArray((3, 64, 64), pattern="rgbw", photons=PHOTONS).eval()
+    y = layer(flat_scene(64, 64))
+    e = electrons(layer, y).mean(dim=0)  # (64, 64), two noisy scenes averaged
+    names = filter_names(layer.maps()["cfa"])
+    mean = {c: e.view(16, 4, 16, 4)[:, [i // 4], :, [i % 4]].mean().item()
+            for c in "RGBW" for i in [names.index(c)]}  # fmt: skip
+    third = PHOTONS / 3
+    assert mean["R"] == pytest.approx(third * RED, rel=0.03)
+    assert mean["B"] == pytest.approx(third * BLUE, rel=0.1)
+    assert mean["W"] == pytest.approx(mean["R"] + mean["G"] + mean["B"], rel=0.02)
+    # In the mosaic's units (each pixel's own full scale) white reads the mean, as without noise.
+    assert y[:, 0, 0::2, 0::2].mean().item() == pytest.approx((RED + GREEN + BLUE) / 3, rel=0.01)
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_shot_noise_has_its_mean_as_its_variance_in_photons(mode: str) -> None:
+    """Poisson in evaluation, its Gaussian surrogate in training: mean = variance, in
+    electrons, for colour pixels (a third of the budget) and white ones (all of it)."""
+    torch.manual_seed(0)
+    layer = ColorFilterArray((3, 64, 64), pattern="rgbw", photons=PHOTONS)
+    getattr(layer, mode)()
+    x = torch.full((8, 3, 64, 64), 0.6)
+    e = electrons(layer, layer(x))
+    white = torch.tensor([[(i + j) % 2 == 0 for j in range(64)] for i in range(64)])
+    for pixels, budget in ((e[:, white], PHOTONS), (e[:, ~white], PHOTONS / 3)):
+        assert pixels.mean().item() == pytest.approx(0.6 * budget, rel=0.01)
+        assert pixels.var().item() == pytest.approx(pixels.mean().item(), rel=0.05)
+
+
+def test_read_noise_adds_its_variance_in_electrons() -> None:
+    layer = ColorFilterArray((3, 64, 64), photons=PHOTONS, read_noise_e=10.0).eval()
+    e = electrons(layer, layer(torch.full((8, 3, 64, 64), 0.6)))
+    assert e.var().item() == pytest.approx(0.6 * PHOTONS / 3 + 100, rel=0.05)
+
+
+def test_evaluation_noise_is_the_same_for_the_same_images_and_training_noise_learns() -> None:
+    layer = ColorFilterArray((3, 8, 8), photons=PHOTONS, learnable=True, cfa_tile=4)
+    x = torch.rand(2, 3, 8, 8)
+    assert torch.equal(layer.eval()(x), layer(x))  # seeded by the images
+    layer.train()
+    assert not torch.equal(layer(x), layer(x))  # fresh noise every training batch
+    assert_gradients_reach_input_and_parameters(layer, x)
+
+
+def old_forward(layer: ColorFilterArray, x: torch.Tensor) -> torch.Tensor:
+    """The CFA's forward pass before the photon budget existed."""
+    table = torch.tensor(list(FILTERS.values()))
+    tile = torch.einsum("nc,nhw->chw", table, layer.cfa())
+    return (x * tile.repeat(1, 8, 8)[:, : x.shape[-2], : x.shape[-1]]).sum(dim=1, keepdim=True)
+
+
+@pytest.mark.parametrize("pattern", ["bayer", "rgbw", "random", "learned"])
+def test_without_a_photon_budget_the_mosaic_is_what_it_was(pattern: str) -> None:
+    torch.manual_seed(3)
+    layer = ColorFilterArray((3, 10, 12), pattern=pattern, cfa_tile=4, photons=None)
+    x = torch.rand(2, 3, 10, 12)
+    for progress in (0.0, 0.5):
+        layer.anneal(progress)
+        for mode in (layer.train, layer.eval):
+            mode()
+            assert torch.equal(layer(x), old_forward(layer, x))
+
+
+def test_the_rgb_palette_never_chooses_white() -> None:
+    layer = ColorFilterArray((3, 8, 8), palette="rgb", init="uniform", learnable=True, cfa_tile=8)
+    assert layer.cfa.design().shape == (3, 8, 8)
+    with torch.no_grad():
+        layer.cfa.latent.copy_(torch.randn(3, 8, 8))
+    assert "W" not in filter_names(layer.maps()["cfa"])
+    with pytest.raises(ValueError, match="pattern=rgbw has W pixels, which palette=rgb does not"):
+        ColorFilterArray((3, 8, 8), pattern="rgbw", palette="rgb")
+
+
+def test_a_free_palette_is_a_transmittance_in_0_1_starting_from_the_pattern() -> None:
+    layer = ColorFilterArray((3, 8, 8), pattern="rgbw", palette="free", cfa_tile=4, learnable=True)
+    t = layer.maps()["cfa_transmittance"].clone()
+    assert t.shape == (3, 4, 4) and torch.equal(t[:, 0, 0], torch.ones(3))  # white
+    assert torch.equal(t[:, 0, 1], torch.tensor([1.0, 0.0, 0.0]))  # red
+    assert torch.allclose(layer.eval()(torch.ones(1, 3, 8, 8)), torch.ones(1, 1, 8, 8))
+    optimizer = torch.optim.SGD(layer.parameters(), lr=100.0)
+    layer.train()
+    (layer(torch.rand(2, 3, 8, 8)) * torch.randn(2, 1, 8, 8)).sum().backward()
+    optimizer.step()
+    layer.project()
+    design = layer.cfa.design()
+    assert ((design >= 0) & (design <= 1)).all() and not torch.equal(design, t)
+
+
+@pytest.mark.parametrize("palette", ["rgb", "rgbw", "free"])
+def test_classical_demosaicking_recovers_a_flat_scene_in_every_palette(palette: str) -> None:
+    pattern = "bayer" if palette == "rgb" else "rgbw"
+    layer = ColorFilterArray((3, 8, 8), pattern=pattern, palette=palette).eval()
+    grey = torch.full((1, 3, 8, 8), 0.4)
+    assert torch.allclose(layer.to_scene(layer(grey)), grey, atol=1e-6)
+
+
+def test_phase_channels_carry_each_pixels_filter_and_leave_the_mosaic_alone() -> None:
+    x = torch.rand(2, 3, 8, 8)
+    plain = ColorFilterArray((3, 8, 8), pattern="rgbw")
+    phased = ColorFilterArray((3, 8, 8), pattern="rgbw", phase_channels=True)
+    y = phased(x)
+    assert phased.out_shape == (4, 8, 8) and y.shape == (2, 4, 8, 8)
+    assert torch.equal(y[:, :1], plain(x))
+    assert torch.equal(y[0, 1:], plain.maps()["cfa"].repeat(1, 2, 2))
+    assert torch.equal(y[0, 1:], y[1, 1:])
+    assert torch.equal(phased.to_scene(y), plain.to_scene(plain(x)))

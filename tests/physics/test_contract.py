@@ -60,9 +60,11 @@ LAYERS: dict[str, tuple[tuple[int, int, int], Callable[[bool], PhysicalLayer] | 
     "shift_variant": (GRAY, lambda s, ln: ShiftVariantBlur(s, psf_grid=2, learnable=ln)),
     "exposure": (GRAY, lambda s, ln: Exposure(s, tile=2, exposure_ratio=2.0, learnable=ln)),
     "single_photon": (GRAY, lambda s, ln: SinglePhoton(s, photons=4.0, threshold=2, learnable=ln)),
-    "mask": (GRAY, lambda s, ln: Mask(s, active_pixels=30, learnable=ln)),
-    "mask_sigmoid": (GRAY, lambda s, ln: Mask(s, active_pixels=30, relaxation="sigmoid", learnable=ln)),
-    "cfa": (RGB, lambda s, ln: ColorFilterArray(s, cfa_tile=4, learnable=ln)),
+    # init=uniform: nearly equal scores (logits), so that `moved` changes the hard design (their
+    # jitter seeded apart from its noise); the classical start, 2 apart, is in test_init.py.
+    "mask": (GRAY, lambda s, ln: Mask(s, active_pixels=30, init="uniform", mask_seed=1, learnable=ln)),
+    "mask_sigmoid": (GRAY, lambda s, ln: Mask(s, active_pixels=30, relaxation="sigmoid", init="uniform", mask_seed=1, learnable=ln)),
+    "cfa": (RGB, lambda s, ln: ColorFilterArray(s, cfa_tile=4, init="uniform", cfa_seed=1, learnable=ln)),
     "spectral": (RGB, lambda s, ln: Spectral(s, spectral_channels=2, learnable=ln)),
     "illumination": (RGB, lambda s, ln: Illumination(s, illumination_patterns=2, learnable=ln)),
     "fluorescence": (RGB, lambda s, ln: Fluorescence(s, filters=2, learnable=ln)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from deepimg.physics.exposure import Exposure
+from deepimg.physics.exposure import Exposure, soft_clip
 from tests.physics.contract import (
     assert_gradients_reach_input_and_parameters,
     assert_state_dict_round_trip,
@@ -115,3 +115,43 @@ def test_bad_tile_or_exposure_list_is_refused_clearly(kwargs, message: str) -> N
 def test_a_tile_larger_than_the_image_is_refused() -> None:
     with pytest.raises(ValueError, match="tile=5 is larger than the 4x6 image; use tile <= 4"):
         Exposure((1, 4, 6), tile=5, exposure_ratio=1.5)
+
+
+def saturated_gradients(saturation: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Output, scene gradient and exposure gradient when every pixel is over full scale
+    (``t x`` from 1.8 to 14.4)."""
+    layer = Exposure(SHAPE, tile=2, exposures=[2, 4, 8, 16], saturation=saturation,
+                     saturation_width=0.5, learnable=True).train()  # fmt: skip
+    x = torch.full((2, *SHAPE), 0.9, requires_grad=True)
+    y = layer(x)
+    y.sum().backward()
+    return y.detach(), x.grad, layer.exposure.latent.grad
+
+
+def test_a_soft_clip_passes_a_gradient_from_saturated_pixels_and_stays_at_full_scale() -> None:
+    y, scene, exposure = saturated_gradients("soft")
+    assert (y == 1).all()  # the hard clip forward: never above full scale
+    assert (scene > 0).all() and (exposure > 0).all()
+    # Falls with how far above full scale: the longest exposure learns least.
+    assert exposure.flatten().tolist() == sorted(exposure.flatten().tolist(), reverse=True)
+    _, _, straight = saturated_gradients("straight_through")
+    assert (exposure < straight).all()  # saturation costs signal, unlike straight through
+    _, hard_scene, hard = saturated_gradients("hard")
+    assert (hard == 0).all() and (hard_scene == 0).all()
+
+
+def test_below_full_scale_every_saturation_gives_the_same_values() -> None:
+    x = torch.rand(2, *SHAPE) / 20  # t x <= 0.8: nothing saturates
+    outputs = [Exposure(SHAPE, saturation=s)(x) for s in ("straight_through", "hard", "soft")]
+    assert torch.equal(outputs[0], outputs[1]) and torch.equal(outputs[0], outputs[2])
+    bright = torch.rand(2, *SHAPE) * 5
+    soft = Exposure(SHAPE, saturation="soft", saturation_width=1.0).train()(bright)
+    assert soft.max() <= 1 and torch.equal(soft, Exposure(SHAPE)(bright))
+
+
+def test_the_soft_clip_is_smooth_monotone_and_below_full_scale() -> None:
+    v = torch.linspace(0, 3, 301, dtype=torch.float64)
+    s = soft_clip(v, 0.1)
+    assert s[0] == 0 and (s < 1).all() and (s.diff() > 0).all()
+    assert torch.allclose(s[v <= 0.2], v[v <= 0.2], atol=5e-5) and s[-1] > 1 - 1e-9
+    assert (soft_clip(torch.linspace(0, 1e3, 101), 0.1) <= 1).all()

@@ -1,4 +1,5 @@
-"""Shared fixtures: a small real Fashion-MNIST subset (or generated stand-ins), and CLI runners."""
+"""Shared fixtures: a small real Fashion-MNIST subset (or generated stand-ins), a classifier
+trained briefly on digits, and CLI runners."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
@@ -48,6 +50,39 @@ def fmnist_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     else:
         _generated(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def one_thread():
+    """Tiny tensors: one torch thread is faster, and far faster on a machine whose cores are
+    busy (spinning threads wait for each other)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def digits_module(one_thread):
+    """An ImagingModule (4-bit sensor, small CNN) on scikit-learn's 8x8 digits, trained for
+    a few dozen steps so its figures show structure; and its data module."""
+    from deepimg.config import compose as config  # Lightning: only for the tests that train
+    from deepimg.training.build import build_datamodule, build_module
+
+    cfg = config.compose(
+        ["dataset=digits", "physical_layer.bits=4", "model.channels=8", "model.fc=[32]"]
+    )
+    datamodule = build_datamodule(cfg)
+    module = build_module(cfg, datamodule)
+    torch.manual_seed(0)
+    optimizer = torch.optim.Adam(module.parameters(), lr=3e-3)
+    module.train()
+    for scenes, labels in datamodule.train_dataloader():
+        loss = torch.nn.functional.cross_entropy(module(scenes), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return module.eval(), datamodule
 
 
 QUICK = [

@@ -1,17 +1,15 @@
-"""A run folder analysed with every figure, shared by the tests of this folder."""
+"""A run folder analysed with every figure, shared by the tests of this folder (the trained
+``digits_module`` it analyses is in tests/conftest.py: the tests of classification use it too)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-import torch
 
 from deepimg.analysis.run_analysis import AnalysisSettings, analyse_run
 from deepimg.commands.runs import write_metrics
 from deepimg.commands.train import save_physics_pictures
-from deepimg.config import compose as config
-from deepimg.training.build import build_datamodule, build_module
 
 # The CSV logger's layout for three epochs whose validation loss bottoms out at epoch 2.
 HISTORY = """epoch,step,train/acc,train/loss,train/loss_step,val/acc,val/loss
@@ -23,36 +21,6 @@ HISTORY = """epoch,step,train/acc,train/loss,train/loss_step,val/acc,val/loss
 2,53,,,,0.84,0.62
 2,53,0.93,0.25,,,
 """
-
-
-@pytest.fixture(scope="session")
-def one_thread():
-    """Tiny tensors: one torch thread is faster, and far faster on a machine whose cores are
-    busy (spinning threads wait for each other)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="session")
-def digits_module(one_thread):
-    """An ImagingModule (4-bit sensor, small CNN) on scikit-learn's 8x8 digits, trained for
-    a few dozen steps so its figures show structure; and its data module."""
-    cfg = config.compose(
-        ["dataset=digits", "physical_layer.bits=4", "model.channels=8", "model.fc=[32]"]
-    )
-    datamodule = build_datamodule(cfg)
-    module = build_module(cfg, datamodule)
-    torch.manual_seed(0)
-    optimizer = torch.optim.Adam(module.parameters(), lr=3e-3)
-    module.train()
-    for scenes, labels in datamodule.train_dataloader():
-        loss = torch.nn.functional.cross_entropy(module(scenes), labels)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return module.eval(), datamodule
 
 
 @pytest.fixture(scope="session")

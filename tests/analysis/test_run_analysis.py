@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
 from deepimg.analysis.run_analysis import AnalysisSettings, analyse_run, settings_from_config
 from deepimg.config import compose as config
-from deepimg.tasks.classify.predictions import predict
 from tests.analysis.pages import missing_images, references
 
 BASIC = ["confusion.png", "roc.png", "pr.png"]
@@ -61,12 +59,3 @@ def test_settings_come_from_the_analysis_group() -> None:
     assert (full.figures, full.mosaic_side) == ("full", 3)
     older = OmegaConf.create({"seed": 0})  # a run made before the analysis group existed
     assert settings_from_config(older) == AnalysisSettings()
-
-
-def test_predictions_catch_the_penultimate_features_and_remove_their_hook(digits_module) -> None:
-    module, datamodule = digits_module
-    predictions = predict(module, module.network, datamodule.test_dataloader(), features=True)
-    n = len(datamodule.test)
-    assert predictions.probabilities.shape == (n, 10) and predictions.features.shape == (n, 32)
-    assert np.allclose(predictions.probabilities.sum(axis=1), 1, atol=1e-5)
-    assert all(not m._forward_hooks for m in module.network.modules())

@@ -1,4 +1,5 @@
-"""Image folders as Kaggle ships them: split folders, PNG, JPEG, 16-bit TIFF and a corrupt file."""
+"""Image folders as Kaggle ships them: split folders, PNG, JPEG, 16-bit TIFF and a corrupt file;
+and segmentation folders of images and masks."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from PIL import Image
 
 from deepimg.data.folder import ImageFolder
 from deepimg.errors import UserError
+from tests.conftest import run_cli
+from tests.test_cli_errors import assert_one_line_error
 
 CLASSES = ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"]
 
@@ -164,3 +167,62 @@ def test_a_segmentation_folder_skips_an_empty_image_with_a_warning(
         data = ImageFolder(root=str(tmp_path), cache=False, val_fraction=0.25, test_fraction=0.25)
         data.setup()
     assert "skipping 1 unreadable pairs" in caplog.text and "e.png" in caplog.text
+
+
+# ---- segmentation folders: images and their masks ----------------------------------------
+
+
+def segmentation_folder(root: Path, n: int = 10, classes: int = 2) -> Path:
+    rng = np.random.default_rng(0)
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    for i in range(n):
+        image = rng.integers(0, 256, (12, 12), dtype=np.uint8)
+        mask = np.zeros((12, 12), dtype=np.uint8)
+        mask[2:8, 3 : 3 + i % 6 + 1] = 255 if classes == 2 else 1
+        if classes > 2:
+            mask[9:, :4] = 2
+        Image.fromarray(image).save(root / "images" / f"cell{i}.png")
+        Image.fromarray(mask).save(root / "masks" / f"cell{i}.png")
+    return root
+
+
+def test_a_folder_of_images_and_masks(tmp_path: Path) -> None:
+    data = ImageFolder(
+        root=str(segmentation_folder(tmp_path / "seg")),
+        cache=False,
+        test_fraction=0.2,
+        val_fraction=0.2,
+    )
+    data.setup()
+    assert (len(data.train), len(data.val), len(data.test)) == (6, 2, 2)
+    batch = data.train[list(range(6))]
+    assert batch[0].shape == (6, 1, 12, 12) and batch[2]["mask"].shape == (6, 12, 12)
+    assert set(batch[2]["mask"].unique().tolist()) == {0, 1}  # 0/255 masks read as 0/1
+    three = ImageFolder(
+        root=str(segmentation_folder(tmp_path / "three", classes=3)), num_classes=3, cache=False
+    )
+    three.setup()
+    assert set(three.train.masks.unique().tolist()) == {0, 1, 2}
+
+
+def test_missing_partners_are_named_with_exit_status_2(tmp_path: Path) -> None:
+    root = segmentation_folder(tmp_path / "seg")
+    (root / "masks" / "cell3.png").unlink()
+    result = run_cli(
+        "train", "task=segment", "dataset=folder", f"dataset.root={root}", cwd=tmp_path
+    )
+    assert_one_line_error(result, "cell3.png", "has no mask")
+    root2 = segmentation_folder(tmp_path / "seg2")
+    (root2 / "images" / "cell4.png").unlink()
+    result = run_cli(
+        "train", "task=segment", "dataset=folder", f"dataset.root={root2}", cwd=tmp_path
+    )
+    assert_one_line_error(result, "cell4.png", "has no image")
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_a_mask_with_too_many_classes_is_refused(tmp_path: Path) -> None:
+    root = segmentation_folder(tmp_path / "seg", classes=3)
+    with pytest.raises(UserError, match="holds class 2; set dataset.num_classes"):
+        ImageFolder(root=str(root), cache=False).setup()

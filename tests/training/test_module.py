@@ -1,15 +1,17 @@
 """The module's contract with the physical layer: its own optimizer group, constraints after
-every step, annealing over training."""
+every step, annealing over training; and its training step on mixed scenes (mixup, cutmix)."""
 
 from __future__ import annotations
 
+import pytest
 import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from deepimg.config import compose as config
+from deepimg.errors import UserError
 from deepimg.physics.base import PhysicalLayer
-from deepimg.training.build import build_module
+from deepimg.training.build import build_datamodule, build_module
 
 
 class Recorder(PhysicalLayer):
@@ -67,3 +69,17 @@ def test_constraints_hold_after_every_step_and_annealing_rises_to_one() -> None:
     assert module.physics.gain.item() <= 1.0
     progress = module.physics.progress
     assert progress[0] == 0 and progress == sorted(progress) and 0.8 <= progress[-1] < 1
+
+
+def test_a_mixed_training_step_scores_both_labels_and_other_tasks_refuse_it() -> None:
+    cfg = config.compose(["dataset=digits", "regularization=mixup"])
+    data = build_datamodule(cfg)
+    module = build_module(cfg, data)
+    loss = module._mixed_step(next(iter(data.train_dataloader())))
+    loss.backward()
+    assert loss.ndim == 0 and module.network.head[-1].weight.grad.abs().sum() > 0
+    cfg = config.compose(["dataset=digits", "task=restore", "regularization=cutmix"])
+    with pytest.raises(
+        UserError, match="mixup and cutmix mix two scenes' targets, which task=restore cannot"
+    ):
+        build_module(cfg, build_datamodule(cfg))

@@ -1,4 +1,4 @@
-"""Test-time augmentation and ensembles: the identities they must keep."""
+"""Test-time augmentation: the views of a scene, and the identity TTA must keep."""
 
 from __future__ import annotations
 
@@ -10,17 +10,7 @@ import torch
 from deepimg.config import compose as config
 from deepimg.errors import UserError
 from deepimg.training.build import build_datamodule, build_module
-from deepimg.training.ensemble import Ensemble
 from deepimg.training.tta import hflip, identity, shift, views
-
-
-@pytest.fixture(scope="module")
-def digits():
-    cfg = config.compose(["dataset=digits", "model=lenet", "tta=flip_shift"])
-    data = build_datamodule(cfg)
-    module = build_module(cfg, data).eval()
-    scenes = next(iter(data.test_dataloader()))[0]
-    return cfg, data, module, scenes
 
 
 def test_the_views_move_the_scene_and_fill_with_zeros() -> None:
@@ -47,21 +37,6 @@ def test_tta_with_the_identity_view_equals_no_tta(digits) -> None:
     assert not torch.allclose(confident.augmented(scenes).softmax(dim=1), sharp, atol=1e-3)
 
 
-def test_an_ensemble_of_one_or_of_identical_members_equals_the_member(digits) -> None:
-    _, _, module, scenes = digits
-    with torch.no_grad():
-        alone = module(scenes).softmax(dim=1)
-        one = Ensemble([module]).eval()(scenes).softmax(dim=1)
-        twins = Ensemble([module, copy.deepcopy(module)]).eval()(scenes).softmax(dim=1)
-    assert torch.allclose(one, alone, atol=1e-6) and torch.allclose(twins, alone, atol=1e-6)
-    other = copy.deepcopy(module)
-    torch.nn.init.normal_(other.network.head[-1].weight)
-    with torch.no_grad():
-        mixed = Ensemble([module, other]).eval()(scenes).softmax(dim=1)
-        expected = (alone + other(scenes).softmax(dim=1)) / 2  # the mean of the probabilities
-    assert torch.allclose(mixed, expected, atol=1e-6)
-
-
 def test_tta_is_refused_where_a_moved_scene_moves_the_answer() -> None:
     cfg = config.compose(["dataset=digits", "task=restore", "tta=flip"])
     with pytest.raises(
@@ -70,12 +45,21 @@ def test_tta_is_refused_where_a_moved_scene_moves_the_answer() -> None:
         build_module(cfg, build_datamodule(cfg))
 
 
-def test_members_get_names_that_tell_them_apart() -> None:
-    from pathlib import Path
+def test_the_first_view_is_the_scene_and_the_views_differ_and_leave_it_untouched() -> None:
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 5, 6)
+    kept = x.clone()
+    for tta in ("none", "flip", "flip_shift"):
+        assert torch.equal(views(tta)[0](x), x)
+    moved = [view(x) for view in views("flip_shift")]
+    assert all(m.shape == x.shape for m in moved)
+    assert all(not torch.equal(a, b) for i, a in enumerate(moved) for b in moved[i + 1 :])
+    assert torch.equal(x, kept)
 
-    from deepimg.commands.evaluate import member_names
 
-    sweeps = [Path(f"/o/{s}/{j}/checkpoints/best.ckpt") for s, j in (("a", 0), ("b", 0), ("b", 1))]
-    assert member_names(sweeps) == ["a/0", "b/0", "b/1"]
-    assert member_names(sweeps[1:]) == ["0", "1"]
-    assert len(set(member_names([Path("x.ckpt"), Path("x.ckpt")]))) == 2
+def test_a_classifiers_views_are_combined_as_the_mean_of_their_probabilities(digits) -> None:
+    _, _, module, scenes = digits
+    module.views = views("flip")
+    with torch.no_grad():
+        expected = (module(scenes).softmax(dim=1) + module(hflip(scenes)).softmax(dim=1)) / 2
+    assert torch.allclose(module.augmented(scenes).exp(), expected, atol=1e-6)

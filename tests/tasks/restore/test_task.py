@@ -1,13 +1,10 @@
-"""Restoration: metrics against hand-computed values, every physical layer's classical estimate
-and one training batch through it, and the task x model pairs."""
+"""Restoration: the task's metrics and losses against hand-computed values, every physical
+layer's classical estimate and one training batch through it, and the residual network."""
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
-from hydra.utils import instantiate
 
 from deepimg.config import compose as config
 from deepimg.errors import UserError
@@ -15,7 +12,6 @@ from deepimg.physics.cfa import ColorFilterArray
 from deepimg.physics.downsample import Downsample
 from deepimg.physics.exposure import Exposure
 from deepimg.physics.functional import normalized_convolution
-from deepimg.tasks.restore.psnr import MeanPSNR, psnr_per_image
 from deepimg.tasks.restore.task import Restore
 from deepimg.training.build import build_datamodule, build_module
 from tests.config.test_config import COLOUR_ONLY
@@ -31,26 +27,7 @@ def bound_task(**kwargs) -> Restore:
     return task
 
 
-# ---- metrics ------------------------------------------------------------------------------
-
-
-def test_psnr_of_a_constant_offset() -> None:
-    x = torch.rand(3, 1, 8, 8)
-    for c in (0.1, 0.01):
-        assert psnr_per_image(x + c, x, 1.0) == pytest.approx(
-            [20 * math.log10(1 / c)] * 3, rel=1e-6
-        )
-        # a full scale of 4 (HDR scenes) adds 20 log10(4) dB for the same error
-        assert psnr_per_image(x + c, x, 4.0)[0] == pytest.approx(20 * math.log10(4 / c), rel=1e-6)
-
-
-def test_psnr_is_the_mean_over_images_and_finite_for_identical_images() -> None:
-    x = torch.rand(2, 1, 8, 8)
-    metric = MeanPSNR(1.0)
-    metric.update(torch.stack([x[0] + 0.1, x[1] + 0.01]), x)
-    assert float(metric.compute()) == pytest.approx((20 + 40) / 2, rel=1e-5)
-    ceiling = 10 * math.log10(12 * 65535**2)  # MSE floored at 16-bit quantisation noise
-    assert float(MeanPSNR(1.0)(x, x)) == pytest.approx(ceiling, rel=1e-6)
+# ---- metrics and losses ----------------------------------------------------------------
 
 
 def test_ssim_by_hand() -> None:
@@ -78,6 +55,8 @@ def test_metrics_judge_the_prediction_clipped_to_full_scale() -> None:
 
 
 # ---- classical estimates ----------------------------------------------------------------
+# (They test the physical layers' to_scene, which restoration reads; tests/physics/ is their
+# mirror.)
 
 
 def test_normalized_convolution_is_bilinear_interpolation_between_neighbours() -> None:
@@ -132,16 +111,6 @@ LEARN = {  # the learnable version of each layer that has one
 }
 
 
-@pytest.fixture(scope="module")
-def patches_data():
-    """Real colour patches (16 x 16, few of them) from scikit-image's photographs."""
-    cfg = config.compose(
-        ["dataset=patches", "dataset.patch=16", "dataset.train_patches=64",
-         "dataset.val_patches=16", "dataset.test_patches=16"]
-    )  # fmt: skip
-    return build_datamodule(cfg)
-
-
 @pytest.mark.parametrize("layer", config.groups()["physical_layer"])
 def test_every_layer_trains_a_restoration_batch(layer: str, patches_data) -> None:
     """One training step through the layer: the loss is finite, the prediction has the scene's
@@ -184,44 +153,9 @@ def test_colour_layers_stay_refused_on_gray_scenes_under_restore() -> None:
             build_module(cfg, build_datamodule(cfg))
 
 
-# ---- task x model ------------------------------------------------------------------------
-
-MODELS = config.groups()["model"]
-TASKS = config.groups()["task"]
-
-
-@pytest.mark.parametrize("task", TASKS)
-@pytest.mark.parametrize("model", MODELS)
-def test_every_task_and_model_pair_runs_a_batch_or_is_refused(task: str, model: str) -> None:
-    canvas = ["dataset.canvas=12"] if task == "localize" else []
-    cfg = config.compose([f"task={task}", f"model={model}", "dataset=digits", *canvas])
-    datamodule = build_datamodule(cfg)
-    network_class = instantiate({"_target_": "hydra.utils.get_class", "path": cfg.model._target_})
-    task_class = instantiate({"_target_": "hydra.utils.get_class", "path": cfg.task._target_})
-    if not set(task_class.outputs) & network_class.outputs:  # nothing the task can use
-        with pytest.raises(UserError, match=f"model={model} does not fit task={task}") as err:
-            build_module(cfg, datamodule)
-        assert "models that fit: " in str(err.value) and "\n" not in str(err.value)
-        return
-    module = build_module(cfg, datamodule)
-    batch = next(iter(datamodule.train_dataloader()))
-    out = module(batch[0])
-    n, (_, h, w) = len(batch[0]), datamodule.in_shape
-    expected = {"classify": (n, datamodule.num_classes), "restore": batch[0].shape,
-                "localize": (n, 2), "segment": (n, 2, h, w)}[task]  # fmt: skip
-    assert out.shape == expected
-    module.task.loss(out, module.task.target(batch)).backward()
-
-
 def test_a_residual_network_starts_from_the_classical_estimate() -> None:
     cfg = config.compose(["task=restore", "dataset=digits", "physical_layer=blur"])
     module = build_module(cfg, build_datamodule(cfg)).eval()
     scenes = torch.rand(2, 1, 8, 8)
     prediction, estimate, _ = module.infer(scenes)
     assert torch.equal(prediction, estimate)  # the last layer starts at zero
-
-
-def test_classify_refuses_patches_whose_labels_are_not_classes(patches_data) -> None:
-    cfg = config.compose(["dataset=patches"])
-    with pytest.raises(UserError, match="no classes to learn"):
-        build_module(cfg, patches_data)

@@ -101,6 +101,14 @@ def report_parser() -> argparse.ArgumentParser:
         "test/mse,test/psnr_baseline,test/ssim_baseline for restore)",
     )
     parser.add_argument(
+        "--reference",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="the value of a categorical swept parameter that the others are compared with "
+        "(default: the fixed or first one, e.g. learnable=false); repeatable",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         help="where to write the report (default: DIR/report, or A/report-vs-B for several)",
@@ -119,7 +127,15 @@ def report_command(args: list[str]) -> None:
     from deepimg.commands.report import report
 
     metrics = [m for m in ns.metrics.split(",") if m] if ns.metrics else None
-    report(ns.dirs, metrics=metrics, out=ns.out)
+    references = {}
+    for line in ns.reference:
+        key, sep, value = line.partition("=")
+        if not sep or not key:
+            raise UserError(
+                f"--reference '{line}' is not KEY=VALUE, e.g. --reference learnable=false"
+            )
+        references[key] = value
+    report(ns.dirs, metrics=metrics, out=ns.out, references=references)
 
 
 def is_ddp_rank() -> bool:

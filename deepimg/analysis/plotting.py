@@ -11,16 +11,25 @@ import numpy as np
 
 matplotlib.use("Agg")  # files only; no display on servers
 import matplotlib.pyplot as plt  # noqa: E402
+from cycler import cycler  # noqa: E402
 
-__all__ = ["DPI", "plt", "save"]
+__all__ = ["DPI", "PAPER", "plt", "save"]
 
 DPI = 110  # the runs' figures; the sweep report uses its own
+PAPER = ("png", "pdf", "svg")  # the report's figures: a picture, and vectors for the paper
+# Okabe and Ito's palette, told apart by every common form of colour blindness.
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+plt.rcParams["axes.prop_cycle"] = cycler(color=OKABE_ITO)
 
 
-def save(fig: plt.Figure, path: Path, dpi: int = DPI) -> Path:
-    """Lay out, write and close ``fig`` (an open figure holds its memory until closed)."""
+def save(fig: plt.Figure, path: Path, dpi: int = DPI, formats: tuple[str, ...] = ("png",)) -> Path:
+    """Lay out, write and close ``fig`` (an open figure holds its memory until closed):
+    ``path`` (a PNG), and beside it the other ``formats`` (``PAPER``: PDF and SVG too)."""
     fig.tight_layout()
     fig.savefig(path, dpi=dpi)
+    for extension in formats:
+        if extension != path.suffix.lstrip("."):
+            fig.savefig(path.with_suffix(f".{extension}"), dpi=dpi)
     plt.close(fig)
     return path
 

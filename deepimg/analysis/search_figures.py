@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from deepimg.analysis.plotting import plt, save
+from deepimg.analysis.plotting import PAPER, plt, save
 from deepimg.analysis.sweep_figures import DPI, Job, direction, is_numeric, slug
 
 TRIAL = "trial"
@@ -40,7 +40,7 @@ def objective_vs_trial(trials: pd.DataFrame, objective: str, path: Path, lower: 
     ax.set_ylabel(direction(objective, lower))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    return save(fig, path, DPI)
+    return save(fig, path, DPI, PAPER)
 
 
 def objective_vs_param(
@@ -67,7 +67,7 @@ def objective_vs_param(
     ax.set_ylabel(direction(objective, lower))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    return save(fig, path, DPI)
+    return save(fig, path, DPI, PAPER)
 
 
 def search_jobs(

@@ -8,15 +8,17 @@ fetched from the network, so the folder can be copied, zipped or served as it is
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
 from deepimg.analysis import html
+from deepimg.analysis.comparisons import Findings
 from deepimg.analysis.html import Figure, Link, Table
 from deepimg.analysis.run_page import PAGE, read_json
+from deepimg.analysis.statistics import format_p
 
 
 @dataclass
@@ -35,6 +37,8 @@ class SweepReport:
     figures: list[Path]  # PNGs inside the report folder
     versions: dict[str, str]
     commit: str | None
+    findings: Findings = field(default_factory=Findings)  # answers, comparisons, notes
+    designs: list[tuple[str, Path]] = field(default_factory=list)  # (run name, physics picture)
 
 
 def number(value: object) -> str:
@@ -94,6 +98,23 @@ def differences_table(report: SweepReport) -> Table | None:
     return Table(["run", *diff.columns], rows)
 
 
+def comparisons_table(report: SweepReport) -> Table | None:
+    """Every paired comparison: the difference with its 95% CI, the counts and the test."""
+    rows = [
+        [c.setting, c.reference, c.metric, f"{c.difference:+.4g}", f"[{c.low:+.4g}, {c.high:+.4g}]",
+         str(c.seeds), f"{c.images:,}" if c.images else "", c.test, format_p(c.p),
+         format_p(c.p_holm) if c.p_holm is not None else "", "yes" if c.shown else "no"]
+        for c in report.findings.comparisons
+    ]  # fmt: skip
+    header = ["setting", "reference", "metric", "difference", "95% CI", "seeds", "images",
+              "test", "p", "p (Holm)", "shown"]  # fmt: skip
+    return Table(header, rows) if rows else None
+
+
+def design_figures(report: SweepReport, out: Path) -> list[Figure]:
+    return [Figure(html.relative(p, out), f"{name}: {p.stem}") for name, p in report.designs]
+
+
 def versions_table(report: SweepReport) -> Table:
     rows = [[name, version] for name, version in report.versions.items()]
     rows.append(["deepimg git commit", report.commit or "not a git checkout"])
@@ -111,8 +132,13 @@ def write_sweep_page(report: SweepReport, out: Path) -> Path:
             "runs from " + ", ".join(str(s) for s in report.sources),
             f"{len(report.runs)} runs ({failed} failed); swept: {swept}",
         ],
+        answers=report.findings.answers,
+        notes=report.findings.notes,
         summary_note="Mean ± standard deviation over seeds; n is the number of finished runs "
-        "per setting.",
+        "per setting. ★: the best, where its difference to the runner-up is shown (its 95% CI "
+        "excludes 0).",
+        comparisons=comparisons_table(report),
+        designs=design_figures(report, out),
         summary=Table(report.summary_header, report.summary_rows),
         plots=[Figure(html.relative(f, out), f.stem.replace("_", " ")) for f in report.figures],
         runs=runs_table(report, out),

@@ -97,16 +97,33 @@ def cell(row: pd.Series, column: str, metrics: list[str], best: dict | None = No
     return text + (" ★" if best and best.get(column) == row.name else "")
 
 
+def to_latex(summary: pd.DataFrame, metrics: list[str], best: dict | None = None) -> str:
+    """The summary as a booktabs table for a paper (``summary.tex``): ``mean ± std`` cells,
+    the best bold; every value escaped for LaTeX."""
+    columns = display_columns(summary)
+    rows = [[cell(row, c, metrics, best) for c in columns] for _, row in summary.iterrows()]
+    frame = pd.DataFrame(rows, columns=columns).map(lambda v: v.replace(" ★", "†"))
+    styler = frame.style.hide(axis="index").format(escape="latex")
+    styler = styler.format_index(escape="latex", axis="columns")
+    return styler.to_latex(hrules=True, column_format="r" * len(columns))
+
+
 def display_columns(summary: pd.DataFrame) -> list[str]:
     return [c for c in summary.columns if not c.endswith("_std")]
 
 
 def to_markdown(
-    summary: pd.DataFrame, failed: pd.DataFrame, metrics: list[str], best: dict | None = None
+    summary: pd.DataFrame,
+    failed: pd.DataFrame,
+    metrics: list[str],
+    best: dict | None = None,
+    answers: list[str] | None = None,
 ) -> str:
-    """The summary as a Markdown table; every value escaped (names come from anyone)."""
+    """The answers first, then the summary as a Markdown table; every value escaped (names
+    come from anyone)."""
     columns = display_columns(summary)
-    lines = ["| " + " | ".join(map(markdown.escape, columns)) + " |", "|" + "---|" * len(columns)]
+    lines = [f"- {markdown.escape(a)}" for a in answers or []] + ([""] if answers else [])
+    lines += ["| " + " | ".join(map(markdown.escape, columns)) + " |", "|" + "---|" * len(columns)]
     lines += [
         "| " + " | ".join(markdown.escape(cell(row, c, metrics, best)) for c in columns) + " |"
         for _, row in summary.iterrows()
@@ -126,14 +143,18 @@ def print_table(
     metrics: list[str],
     title: str,
     best: dict | None = None,
+    answers: list[str] | None = None,
 ) -> None:
+    """The answers, then the summary and the failed runs, on the terminal."""
+    console = Console()
+    for answer in answers or []:
+        console.print(f"[bold]{escape(answer)}[/bold]", soft_wrap=True)  # one line each
     table = Table(title=title, header_style="bold")
     columns = display_columns(summary)
     for c in columns:
         table.add_column(escape(c), justify="right")
     for _, row in summary.iterrows():
         table.add_row(*(escape(cell(row, c, metrics, best)) for c in columns))
-    console = Console()
     console.print(table)
     for run, error in zip(failed["run"], failed["error"], strict=True):
         console.print(f"[red]failed[/red]: {escape(str(run))}: {escape(str(error))}")

@@ -23,6 +23,7 @@ from deepimg.commands.runs import (
     read_metrics,
     writable_folder,
     write_metrics,
+    write_per_image,
 )
 from deepimg.commands.train import quiet_lightning, save_physics_pictures, task_facts
 from deepimg.config import compose as config
@@ -211,6 +212,7 @@ def evaluate(ckpt: str, overrides: list[str], out_dir: Path | None = None) -> di
         "ckpt": str(ckpt),
         "overrides": " ".join(overrides),
     }
+    write_per_image(out_dir, module.per_image())
     write_metrics(out_dir, metrics)
     settings = settings_from_config(cfg)
     if settings.figures != "none":
@@ -247,6 +249,7 @@ def evaluate_ensemble(
         pl.seed_everything(cfgs[0].seed, verbose=False)
         trainer = test_trainer(cfgs[0], out_dir)
         columns[name] = trainer.test(module, datamodule=datamodule, verbose=False)[0]
+    write_per_image(out_dir, module.per_image())  # the ensemble's, tested last
     OmegaConf.save(cfgs[0], out_dir / "config.yaml")
     metrics = {
         **columns["ensemble"],

@@ -10,12 +10,16 @@ naming its folder, so the sweeps share axes in the plots and tables.
 
 from __future__ import annotations
 
+import io
 import textwrap
+import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from deepimg.analysis.comparisons import Findings, find
 from deepimg.analysis.progress import run_steps
 from deepimg.analysis.provenance import git_commit, versions
 from deepimg.analysis.search_figures import TRIAL, search_jobs
@@ -37,11 +41,12 @@ from deepimg.analysis.sweep_tables import (
     summarize,
     swept_keys,
     task_metrics,
+    to_latex,
     to_markdown,
 )
-from deepimg.commands.runs import find_runs, read_metrics, writable_folder
+from deepimg.commands.runs import PER_IMAGE, find_runs, read_metrics, writable_folder
 from deepimg.config.overrides import OVERRIDE
-from deepimg.config.received import ReceivedFileError, read_text, read_yaml
+from deepimg.config.received import ReceivedFileError, read_bytes, read_text, read_yaml
 from deepimg.errors import UserError
 
 METRICS_FILE = "metrics.json"
@@ -181,6 +186,7 @@ def make_figures(
     out: Path,
     lower: set[str],
     objective: str | None = None,
+    points: pd.DataFrame | None = None,
 ) -> list[Path]:
     """Metric-vs-parameter plots and heatmaps, under a progress bar; ``lower`` names the
     metrics where lower is better. For a search (``objective`` given), its trial plots."""
@@ -188,7 +194,7 @@ def make_figures(
         jobs = search_jobs(done, params, objective, out, is_lower_better(objective, lower))
         return run_steps("report", jobs)
     lower_better = {m for m in metrics if is_lower_better(m, lower)}
-    jobs = metric_plot_jobs(done, params, metrics, out, lower_better)
+    jobs = metric_plot_jobs(done, params, metrics, out, lower_better, points)
     jobs += heatmap_jobs(done, params, metrics, out, lower_better)
     return run_steps("report", jobs)
 
@@ -228,8 +234,10 @@ def write_page(
     figures: list[Path],
     out: Path,
     best: dict | None = None,
+    findings: Findings | None = None,
 ) -> Path:
-    """``out/index.html``: the page with the figures, the tables and where they came from."""
+    """``out/index.html``: the page with the answers, the figures, the tables, each run's
+    design and where they came from."""
     names = run_names(runs, dirs)
     columns = display_columns(summary)
     failed = [
@@ -252,8 +260,49 @@ def write_page(
         figures=figures,
         versions=versions(),
         commit=git_commit(),
+        findings=findings or Findings(),
+        designs=designs(runs, names),
     )
     return write_sweep_page(page, out)
+
+
+MAX_DESIGNS = 24  # runs whose physical design the page shows
+
+
+def designs(runs: list[dict[str, Any]], names: list[str]) -> list[tuple[str, Path]]:
+    """Each finished run's physical design as its run saved it (``physics/<map>.png``, the
+    examples left out), as (run name, picture), for the first ``MAX_DESIGNS`` runs."""
+    found = []
+    for name, run in zip(names, runs, strict=True):
+        if (run["metrics"] or {}).get("status") != "completed":
+            continue
+        pictures = sorted(
+            p for p in (run["path"] / "physics").glob("*.png") if p.name != "examples.png"
+        )
+        found += [(name, p) for p in pictures if p.is_file() and not p.is_symlink()]
+        if len({n for n, _ in found}) >= MAX_DESIGNS:
+            break
+    return found
+
+
+MAX_PER_IMAGE_BYTES = 64 * 2**20  # a few arrays of one value per test image
+
+
+def per_image(runs: list[dict[str, Any]]) -> dict[str, dict[str, np.ndarray]]:
+    """Each finished run's ``per_image.npz`` (by run folder), read as a received file: a
+    regular file inside the run, capped in size, no pickled objects."""
+    records = {}
+    for run in runs:
+        path = run["path"] / PER_IMAGE
+        if (run["metrics"] or {}).get("status") != "completed" or not path.is_file():
+            continue
+        try:
+            raw = read_bytes(path, run["path"], MAX_PER_IMAGE_BYTES)
+            with np.load(io.BytesIO(raw), allow_pickle=False) as saved:
+                records[str(run["path"])] = {k: saved[k] for k in saved.files}
+        except (ReceivedFileError, ValueError, OSError, zipfile.BadZipFile):
+            continue  # compared on the seeds' means instead
+    return records
 
 
 def check_out(out: Path) -> Path:
@@ -292,7 +341,10 @@ def check_metrics(metrics: list[str], runs: list[dict[str, Any]]) -> None:
 
 
 def report(
-    dirs: list[Path], metrics: list[str] | None = None, out: Path | None = None
+    dirs: list[Path],
+    metrics: list[str] | None = None,
+    out: Path | None = None,
+    references: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Scan ``dirs``; write ``<out>/summary.csv``, ``runs.csv``, ``summary.md``, plots and
     ``index.html``; print the table. ``out`` defaults to ``<first dir>/report``, or for a
@@ -321,10 +373,24 @@ def report(
     write_csv(summary, out / "summary.csv", index=False)
     write_csv(table, out / "runs.csv", index=False)
     lower = lower_is_better(runs)
-    best = best_rows(summary, metrics, lower)
-    (out / "summary.md").write_text(to_markdown(summary, failed, metrics, best))
-    figures = make_figures(finished_runs(table, metrics), params, metrics, out, lower, objective)
-    page = write_page(runs, dirs, table, summary, params, metrics, figures, out, best)
+    lower_better = {m for m in metrics if is_lower_better(m, lower)}
+    try:
+        findings = (
+            Findings()
+            if objective
+            else find(table, params, metrics, per_image(runs), lower_better, references)
+        )
+    except ValueError as err:  # an unknown --reference value
+        raise UserError(str(err)) from None
+    best = {
+        m: r for m, r in best_rows(summary, metrics, lower).items() if findings.best_shown.get(m)
+    }
+    answers = findings.answers + [f"not compared: {note}" for note in findings.notes]
+    (out / "summary.md").write_text(to_markdown(summary, failed, metrics, best, answers))
+    (out / "summary.tex").write_text(to_latex(summary, metrics, best))
+    done = finished_runs(table, metrics)
+    figures = make_figures(done, params, metrics, out, lower, objective, findings.points)
+    page = write_page(runs, dirs, table, summary, params, metrics, figures, out, best, findings)
     what = f"searched for the best {objective}" if objective else "swept"
     print_table(
         summary,
@@ -332,6 +398,7 @@ def report(
         metrics,
         title=f"{len(table)} runs, {what}: {', '.join(params) or 'nothing'}",
         best=best,
+        answers=answers,
     )
     print(f"report: {page} (and summary.csv, summary.md, {len(figures)} plots in {out})")
     return summary

@@ -35,6 +35,25 @@ def write_metrics(run_dir: str | Path, metrics: dict[str, Any]) -> Path:
     return run_dir / METRICS
 
 
+PER_IMAGE = "per_image.npz"
+
+
+def write_per_image(run_dir: str | Path, records: dict[str, Any]) -> Path | None:
+    """``per_image.npz``: each test image's results (the task's ``per_image``), written
+    atomically as ``metrics.json`` is; nothing when there are none."""
+    if not records:
+        return None
+    import numpy as np
+
+    run_dir = Path(run_dir)
+    fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=".per_image-", suffix=".npz")
+    os.chmod(tmp, 0o666 & ~current_umask())
+    with os.fdopen(fd, "wb") as f:
+        np.savez_compressed(f, **records)
+    os.replace(tmp, run_dir / PER_IMAGE)
+    return run_dir / PER_IMAGE
+
+
 def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

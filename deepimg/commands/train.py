@@ -21,7 +21,7 @@ from deepimg.analysis.run_analysis import analyse_run, settings_from_config
 from deepimg.analysis.spreadsheets import write_csv
 from deepimg.analysis.tables import print_class_balance
 from deepimg.commands.launchers import limit_threads
-from deepimg.commands.runs import write_metrics
+from deepimg.commands.runs import write_metrics, write_per_image
 from deepimg.commands.signals import RunInterrupted
 from deepimg.data.datamodule import ImageDataModule
 from deepimg.tasks.base import Task
@@ -225,6 +225,8 @@ def fit_and_test(
     if not is_rank_zero():  # the other ranks of a DDP run trained and tested; one writes
         return metrics
     save_physics_pictures(module, datamodule, run_dir)
+    if trainer.world_size == 1:  # under DDP each rank tested a share of the images
+        write_per_image(run_dir, module.per_image())
     write_metrics(run_dir, metrics)  # before the figures: the run's page shows it
     log_final(trainer.loggers, metrics, run_dir)
     settings, device = settings_from_config(cfg), trainer.strategy.root_device

@@ -20,6 +20,7 @@ fills in everything that is not physics or network:
 * ``baseline_metrics()`` and ``baseline(network_input)``: the same metrics for a classical
   answer without a network (logged as ``test/<metric>_baseline``), where one exists;
 * ``analysis()``: the per-run figures and their captions (``<task>/figures.py``);
+  ``per_image(...)``: each test image's results, for comparisons paired image by image;
 * capabilities that the rest of deepimg asks instead of the task's name:
   ``mixes_labels`` (mixup and cutmix can blend two targets) and ``flip_invariant`` (a
   mirrored or shifted scene has the same answer, so test-time augmentation applies).
@@ -131,6 +132,16 @@ class Task(ABC):
         """The mean of the class probabilities (softmax over dim 1), as logits (their log):
         metrics then see those probabilities and the loss their cross-entropy."""
         return torch.stack([p.softmax(dim=1) for p in logits]).mean(dim=0).log()
+
+    def per_image(
+        self, scored: torch.Tensor, target: torch.Tensor, network_input: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """Each test image's results, ``(B,)`` tensors named as the metrics are (``acc`` is
+        1 where the class is right, ``psnr`` in dB, ...), with the baseline's as
+        ``<metric>_baseline``: saved per run (``per_image.npz``), so that runs tested on
+        the same images can be compared image by image. ``scored``: what ``score`` made of
+        the prediction. None by default."""
+        return {}
 
     def baseline_metrics(self) -> dict[str, Metric]:
         """Metrics of the classical answer without a network (``baseline``); none by default."""

@@ -6,6 +6,7 @@ import warnings
 from collections.abc import Callable
 from typing import NamedTuple
 
+import numpy as np
 import pytorch_lightning as pl
 import torch
 from torch import nn
@@ -107,8 +108,35 @@ class ImagingModule(pl.LightningModule):
             self.baseline_metrics.update(self.task.baseline(network_input.detach()), target)
         if stage == "test" and self.tta_metrics is not None:
             self.tta_metrics.update(self.task.score(self.augmented(scenes)), target)
+        if stage == "test":
+            self.record_per_image(scenes, prediction.detach(), target, network_input.detach())
         getattr(self, f"{stage}_loss").update(loss.detach(), weight=len(scenes))
         return loss
+
+    def record_per_image(
+        self,
+        scenes: torch.Tensor,
+        prediction: torch.Tensor,
+        target: torch.Tensor,
+        network_input: torch.Tensor,
+    ) -> None:
+        """Keep each test image's results (the task's ``per_image``), and a fingerprint of the
+        scene (the sum of its pixels), by which runs tested on the same images are paired."""
+        record = self.task.per_image(self.task.score(prediction), target, network_input)
+        record["fingerprint"] = scenes.double().flatten(1).sum(dim=1)
+        self.per_image_parts.append({k: v.detach().cpu() for k, v in record.items()})
+
+    def on_test_epoch_start(self) -> None:
+        self.per_image_parts = []
+
+    def per_image(self) -> dict[str, np.ndarray]:
+        """The test's per-image records, in test order (``index``), as arrays."""
+        parts = getattr(self, "per_image_parts", [])
+        if not parts:
+            return {}
+        records = {k: torch.cat([p[k] for p in parts]).numpy() for k in parts[0]}
+        records["index"] = np.arange(len(records["fingerprint"]))
+        return records
 
     def _mixed_step(self, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
         """A training step on mixed scenes (mixup, cutmix); the metrics count each mixed

@@ -140,7 +140,9 @@ class StageSchedule(Callback):
         pl_module.log("stage", float(STAGES.index(current.name)), on_epoch=True)
         last_epoch = trainer.current_epoch == current.end - 1
         if last_epoch and trainer.is_global_zero and pl_module.physics.learnable:
-            folder = self.run_dir / "physics" / "stages" / f"{self.plan.index(current)}_{current.name}"
+            folder = (
+                self.run_dir / "physics" / "stages" / f"{self.plan.index(current)}_{current.name}"
+            )
             folder.mkdir(parents=True, exist_ok=True)
             for name, value in pl_module.physics.maps().items():
                 save_map(name, value.detach().cpu(), folder)

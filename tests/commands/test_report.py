@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -305,3 +306,62 @@ def test_the_report_never_writes_over_a_run(tmp_path: Path) -> None:
     assert not (sweep / "summary.csv").exists()
     report([run], metrics=["test/acc"], out=tmp_path / "elsewhere")  # a new folder is fine
     assert (tmp_path / "elsewhere" / "index.html").is_file()
+
+
+# ---- what a sweep shows: paired comparisons, answers, output for the paper ---------------------
+
+
+def with_per_image(folder: Path, values: np.ndarray, prints: np.ndarray) -> None:
+    np.savez(folder / "per_image.npz", acc=values, fingerprint=prints, index=np.arange(len(values)))
+
+
+def test_a_design_comparison_states_its_answer_with_a_paired_ci(tmp_path: Path, capsys) -> None:
+    """learnable=true against false over 3 seeds, each tested on the same 400 images: the
+    answer is the first line of the page, summary.md and the terminal."""
+    rng = np.random.default_rng(0)
+    prints = rng.random(400)
+    n = 0
+    for seed in range(3):
+        truth = rng.random(400) < 0.80  # the fixed design is right on 80% of the images
+        learned = truth | (rng.random(400) < 0.5)  # the learned one on about 90%
+        for learnable, right in (("false", truth), ("true", learned)):
+            run = tmp_path / str(n)
+            make_run(run, [f"physical_layer.learnable={learnable}", f"seed={seed}"],
+                     {"physical_layer": {"learnable": learnable == "true"}, "seed": seed},
+                     {"test/acc": float(right.mean())})  # fmt: skip
+            with_per_image(run, right.astype(float), prints)
+            n += 1
+    report([tmp_path], metrics=["test/acc"])
+    printed = capsys.readouterr().out
+    answer = next(line for line in printed.splitlines() if line.startswith("learnable=True"))
+    assert "vs learnable=False: test/acc +0.1" in answer
+    assert "3 seeds × 400 test images, McNemar p < 1e-6" in answer
+    md = (tmp_path / "report" / "summary.md").read_text()
+    assert md.startswith("- learnable=True vs learnable=False: test/acc +0.1")
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert page.index("What the sweep shows") < page.index("Summary")
+    assert "McNemar p &lt; 1e-6" in page
+    for suffix in ("png", "pdf", "svg"):
+        assert (tmp_path / "report" / f"test_acc_vs_learnable.{suffix}").stat().st_size > 1000
+    tex = (tmp_path / "report" / "summary.tex").read_text()
+    assert "\\toprule" in tex and "\\bottomrule" in tex and "learnable" in tex
+
+
+def test_runs_on_different_images_are_not_paired_and_say_so(tmp_path: Path) -> None:
+    for n, (learnable, shift) in enumerate((("false", 0.0), ("true", 1.0))):
+        run = tmp_path / str(n)
+        make_run(run, [f"physical_layer.learnable={learnable}"],
+                 {"physical_layer": {"learnable": learnable == "true"}}, {"test/acc": 0.8})  # fmt: skip
+        with_per_image(run, np.ones(50), np.arange(50.0) + shift)
+    report([tmp_path], metrics=["test/acc"])
+    md = (tmp_path / "report" / "summary.md").read_text()
+    assert "not compared:" in md and "tested on different images" in md
+
+
+def test_a_tie_gets_no_star(tmp_path: Path) -> None:
+    """Two settings whose difference the seeds cannot tell apart: neither is starred."""
+    for n, (bits, acc) in enumerate([(4, 0.90), (4, 0.92), (8, 0.91), (8, 0.915)]):
+        make_run(tmp_path / str(n), [f"physical_layer.bits={bits}", f"seed={n % 2}"],
+                 {"physical_layer": {"bits": bits}, "seed": n % 2}, {"test/acc": acc})  # fmt: skip
+    report([tmp_path], metrics=["test/acc"])
+    assert "★" not in (tmp_path / "report" / "summary.md").read_text()

@@ -83,3 +83,25 @@ def test_a_mixed_training_step_scores_both_labels_and_other_tasks_refuse_it() ->
         UserError, match="mixup and cutmix mix two scenes' targets, which task=restore cannot"
     ):
         build_module(cfg, build_datamodule(cfg))
+
+
+def test_the_per_image_records_average_to_the_test_metrics(digits_module) -> None:
+    """Each test image's result is kept (for comparisons paired image by image), in test
+    order, with a fingerprint of its scene; their mean is the logged metric."""
+    import numpy as np
+    import pytorch_lightning as pl
+
+    module, data = digits_module
+    trainer = pl.Trainer(
+        accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False
+    )
+    metrics = trainer.test(module, datamodule=data, verbose=False)[0]
+    records = module.per_image()
+    assert records["acc"].mean() == pytest.approx(metrics["test/acc"], abs=1e-6)
+    assert np.array_equal(records["index"], np.arange(len(data.test)))
+    assert np.array_equal(records["target"], data.test.labels.numpy())
+    assert np.array_equal(
+        records["acc"], (records["predicted"] == records["target"]).astype(np.float32)
+    )
+    again = module.per_image()
+    assert np.array_equal(again["fingerprint"], records["fingerprint"])

@@ -110,6 +110,20 @@ class Classify(Task):
         those probabilities and the loss their cross-entropy."""
         return self.mean_probabilities(predictions)
 
+    def per_image(
+        self, scored: torch.Tensor, target: torch.Tensor, network_input: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """The true class, the predicted one, whether it is right (``acc``), and the
+        probability given to the true class (``p_true``)."""
+        probabilities = scored.float().softmax(dim=1)
+        predicted = probabilities.argmax(dim=1)
+        return {
+            "target": target,
+            "predicted": predicted,
+            "acc": (predicted == target).float(),
+            "p_true": probabilities.gather(1, target[:, None])[:, 0],
+        }
+
     def metrics(self) -> dict[str, Metric]:
         k = self.num_classes
         return {

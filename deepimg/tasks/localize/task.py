@@ -94,6 +94,19 @@ class Localize(Task):
     def metrics(self) -> dict[str, Metric]:
         return {"error_px": PositionError(), "within_2px": PositionError(within=2.0)}
 
+    def per_image(
+        self, scored: torch.Tensor, target: torch.Tensor, network_input: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """Each image's position error in canvas pixels, whether it is within 2 pixels, and
+        the error of the baseline (the mean training position)."""
+        error = (scored - target).double().norm(dim=1).float()
+        baseline = (self.baseline(network_input) - target).double().norm(dim=1).float()
+        return {
+            "error_px": error,
+            "within_2px": (error <= 2.0).float(),
+            "error_px_baseline": baseline,
+        }
+
     def baseline_metrics(self) -> dict[str, Metric]:
         return {"error_px": PositionError()}
 

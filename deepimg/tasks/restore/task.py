@@ -18,7 +18,7 @@ from torchmetrics.image import StructuralSimilarityIndexMeasure
 from deepimg.config.constraints import Range
 from deepimg.models.base import Output
 from deepimg.tasks.base import Mode, Task
-from deepimg.tasks.restore.psnr import MeanPSNR
+from deepimg.tasks.restore.psnr import MeanPSNR, psnr_per_image
 
 SSIM_L1_ALPHA = (
     0.84  # Zhao et al. (2017), "Loss functions for image restoration with neural networks"
@@ -138,6 +138,21 @@ class Restore(Task):
             "ssim": self.ssim(),
             "mse": MeanSquaredError(),
         }
+
+    def per_image(
+        self, scored: torch.Tensor, target: torch.Tensor, network_input: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """Each image's PSNR, SSIM and MSE, of the network and of the classical estimate."""
+        baseline = self.baseline(network_input)
+        records = {}
+        for suffix, image in (("", scored), ("_baseline", baseline)):
+            records[f"psnr{suffix}"] = psnr_per_image(image, target, self.data_range).float()
+            records[f"ssim{suffix}"] = structural_similarity_index_measure(
+                image, target, data_range=self.data_range, reduction="none",
+                kernel_size=self.kernel_size,
+            )  # fmt: skip
+            records[f"mse{suffix}"] = (image - target).pow(2).flatten(1).mean(dim=1)
+        return records
 
     def baseline_metrics(self) -> dict[str, Metric]:
         return {"psnr": self.psnr(), "ssim": self.ssim()}

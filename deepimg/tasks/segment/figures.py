@@ -17,6 +17,7 @@ import torch
 from deepimg.analysis import plotting as figures
 from deepimg.analysis.physics_figures import as_image
 from deepimg.analysis.run_analysis import Figure, RunAnalysis, Step, device_of
+from deepimg.tasks.segment.dice import dice_per_image
 
 EXAMPLES = 6
 
@@ -33,17 +34,6 @@ FIGURES = [
         "Per-image Dice of the network and of the thresholded classical estimate.",
     ),
 ]
-
-
-def dice_per_image(predicted: torch.Tensor, truth: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """``(B, K-1)`` Dice of each object class in each image, NaN where the class is absent
-    from both (as the metric leaves such images out)."""
-    scores = []
-    for k in range(1, num_classes):
-        p, t = (predicted == k).flatten(1), (truth == k).flatten(1)
-        overlap, sizes = (p & t).sum(dim=1).float(), (p.sum(dim=1) + t.sum(dim=1)).float()
-        scores.append(torch.where(sizes > 0, 2 * overlap / sizes.clamp_min(1), torch.nan))
-    return torch.stack(scores, dim=1)
 
 
 @torch.no_grad()

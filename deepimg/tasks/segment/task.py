@@ -11,6 +11,7 @@ from torchmetrics.segmentation import DiceScore, MeanIoU
 
 from deepimg.models.base import Output
 from deepimg.tasks.base import Mode, Task
+from deepimg.tasks.segment.dice import dice_per_image
 
 
 def silhouettes(scenes: torch.Tensor, threshold: float) -> torch.Tensor:
@@ -84,6 +85,17 @@ class Segment(Task):
     def combine(self, predictions: list[torch.Tensor]) -> torch.Tensor:
         """The mean of the per-pixel class probabilities, as logits (their log)."""
         return self.mean_probabilities(predictions)
+
+    def per_image(
+        self, scored: torch.Tensor, target: torch.Tensor, network_input: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """Each image's Dice, averaged over the object classes present in its truth or
+        prediction (NaN where none is), of the network and of the thresholded estimate."""
+        records = {"dice": dice_per_image(scored, target, self.num_classes).nanmean(dim=1)}
+        if self.num_classes == 2:
+            baseline = dice_per_image(self.baseline(network_input), target, 2).nanmean(dim=1)
+            records["dice_baseline"] = baseline
+        return records
 
     def baseline_metrics(self) -> dict[str, Metric]:
         if self.num_classes != 2:

@@ -6,7 +6,7 @@ per-image PSNR of a CFA test set has an SD of 4.75 dB, its paired difference a C
 ±0.08 dB. Everything here comes from scipy and statsmodels:
 
 * the 95% CI of the mean paired difference: ``scipy.stats.bootstrap`` over the (seed, image)
-  pairs (BCa);
+  pairs (BCa); for right/wrong outcomes Bonett and Price's interval for paired proportions;
 * the p-value: the exact McNemar test for right/wrong outcomes (classification), the
   Wilcoxon signed-rank test on each image's difference (averaged over seeds) for continuous
   metrics, and a paired t-test over the seeds' means where only those exist;
@@ -130,6 +130,22 @@ def is_binary(values: np.ndarray) -> bool:
     return finite.size > 0 and bool(np.isin(finite, (0.0, 1.0)).all())
 
 
+def paired_proportions_ci(setting: np.ndarray, reference: np.ndarray) -> tuple[float, float, float]:
+    """The difference of two paired proportions (right answers) and its 95% CI, Bonett and
+    Price's adjusted Wald interval (2012). A bootstrap misleads here: when only a few images
+    change from right to wrong, most resamples hold none of them. Neither scipy nor
+    statsmodels has a paired interval, so it is written out: 1 is added to each discordant
+    count, 2 to the total."""
+    s, r = setting.astype(bool), reference.astype(bool)
+    n, gained, lost = s.size, int((s & ~r).sum()), int((~s & r).sum())
+    difference = (gained - lost) / n
+    p_gained, p_lost = (gained + 1) / (n + 2), (lost + 1) / (n + 2)
+    centre = p_gained - p_lost
+    spread = math.sqrt(max(p_gained + p_lost - centre**2, 0.0) / (n + 2))
+    z = stats.norm.ppf(0.5 + CONFIDENCE / 2)
+    return difference, max(-1.0, centre - z * spread), min(1.0, centre + z * spread)
+
+
 def mcnemar_p(setting: np.ndarray, reference: np.ndarray) -> float:
     """Exact McNemar test on paired right (1) / wrong (0) outcomes."""
     from statsmodels.stats.contingency_tables import mcnemar
@@ -170,11 +186,12 @@ def compare_per_image(
     if not seeds:
         raise PairingError(f"{labels[0]} and {labels[1]} share no seed to pair")
     differences = np.concatenate([setting[s] - reference[s] for s in seeds])
-    mean, low, high = mean_ci(differences, seed)
     ours, theirs = np.stack([setting[s] for s in seeds]), np.stack([reference[s] for s in seeds])
     if is_binary(ours) and is_binary(theirs):
+        mean, low, high = paired_proportions_ci(ours.ravel(), theirs.ravel())
         test, p = "McNemar", mcnemar_p(ours.ravel(), theirs.ravel())
     else:
+        mean, low, high = mean_ci(differences, seed)
         test, p = "Wilcoxon", wilcoxon_p(np.nanmean(ours - theirs, axis=0))
     return Comparison(
         metric, labels[0], labels[1], mean, low, high, len(seeds), ours.shape[1], test, p

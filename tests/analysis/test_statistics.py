@@ -87,3 +87,19 @@ def test_the_smallest_setting_within_the_margin_of_the_best() -> None:
     assert within_margin(bits, accuracy, lower_is_better=False, margin=0.01) == (4, 2)
     errors = [4.0, 2.0, 1.01, 1.0]
     assert within_margin([8, 16, 32, 64], errors, lower_is_better=True, margin=0.02) == (64, 32)
+
+
+def test_a_few_changed_answers_are_no_shown_difference() -> None:
+    """Three images wrong instead of right out of 718, none the other way: McNemar's exact
+    p is 0.25, and the CI of the difference spans 0 with it (a bootstrap would not)."""
+    reference = np.ones(718)
+    setting = reference.copy()
+    setting[:3] = 0
+    result = compare_per_image("test/acc", {0: setting}, {0: reference}, ("a", "b"))
+    assert result.p == pytest.approx(0.25) and result.low < 0 < result.high
+    assert not result.shown
+    many = reference.copy()
+    many[:60] = 0  # 60 of 718 lost: a real difference
+    result = compare_per_image("test/acc", {0: many}, {0: reference}, ("a", "b"))
+    assert result.high < 0 and result.p < 1e-6
+    assert result.low < -60 / 718 < result.high

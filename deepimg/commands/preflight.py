@@ -32,7 +32,13 @@ def prepare_train_args(args: Sequence[str]) -> list[str]:
         flags.remove(override)
     overrides, ranged = expand_ranges(ns.overrides)
     overrides = expand_short_keys(overrides, config.groups(), config.compose)
-    multirun = ns.multirun or ranged
+    preset = preset_sweep(overrides)  # an experiment's own sweep (hydra.sweeper.params)
+    if preset and not (ns.multirun or ranged):
+        flags.append("-m")
+        print(
+            f"deepimg train: {experiment_of(overrides)} is a sweep ({' '.join(preset)}); running it with -m"
+        )
+    multirun = ns.multirun or ranged or bool(preset)
     if multirun and ns.cfg:
         raise UserError(
             "--cfg prints one config and cannot be combined with a sweep (-m or A..B); "
@@ -42,7 +48,7 @@ def prepare_train_args(args: Sequence[str]) -> list[str]:
         flags.append("-m")
     check_sweeper(overrides)
     searched = any(o.startswith("hydra/sweeper=") and o != "hydra/sweeper=basic" for o in overrides)
-    variants = [config.compose(variant) for variant in sweep_variants(overrides, searched)]
+    variants = [config.compose(v) for v in sweep_variants([*preset, *overrides], searched)]
     for cfg in variants:
         config.check_config(cfg)
     if not ns.cfg:
@@ -55,6 +61,22 @@ def prepare_train_args(args: Sequence[str]) -> list[str]:
     if not ns.cfg and not given:
         overrides.append(f"{key}={new_run_dir(multirun)}")
     return flags + overrides
+
+
+def experiment_of(overrides: list[str]) -> str:
+    return next((o for o in overrides if o.startswith("experiment=")), "the experiment")
+
+
+def preset_sweep(overrides: list[str]) -> list[str]:
+    """The sweep an experiment preset declares (``hydra.sweeper.params``), as overrides, less
+    the keys the command line sets itself (Hydra lets those win too)."""
+    from deepimg.config import compose as config
+
+    if not any(o.startswith(("experiment=", "+experiment=")) for o in overrides):
+        return []
+    params = config.compose(overrides, with_hydra=True).hydra.sweeper.get("params") or {}
+    given = {o.partition("=")[0].lstrip("+~") for o in overrides}
+    return [f"{key}={value}" for key, value in params.items() if key not in given]
 
 
 def check_sweeper(overrides: list[str]) -> None:

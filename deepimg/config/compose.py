@@ -62,15 +62,20 @@ def hydra_context() -> Iterator[None]:
         yield
 
 
-def compose(overrides: Sequence[str] = (), config_name: str = "train") -> DictConfig:
-    """The composed config for ``overrides``; a bad override raises UserError."""
+def compose(
+    overrides: Sequence[str] = (), config_name: str = "train", with_hydra: bool = False
+) -> DictConfig:
+    """The composed config for ``overrides`` (with Hydra's own node when ``with_hydra``:
+    an experiment preset's sweep lives there); a bad override raises UserError."""
     from hydra import compose as hydra_compose
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
     with hydra_context():
         try:
-            return hydra_compose(config_name, overrides=list(overrides))
+            return hydra_compose(
+                config_name, overrides=list(overrides), return_hydra_config=with_hydra
+            )
         except (HydraException, OmegaConfBaseException) as err:
             raise UserError(one_line(err)) from None
 

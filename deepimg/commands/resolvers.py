@@ -10,10 +10,16 @@ from __future__ import annotations
 
 from omegaconf import OmegaConf
 
-from deepimg.tasks.base import objective_direction
+
+def direction(task_target: str) -> str:
+    """The task's objective direction; the task module (torch, torchmetrics) is imported only
+    when a sweeper asks, not for every ``deepimg train``."""
+    from deepimg.tasks.base import objective_direction
+
+    return objective_direction(task_target)
 
 
 def register_resolvers() -> None:
     """``${deepimg_direction:${task._target_}}``, used by ``conf/hydra/sweeper/search.yaml``."""
     if not OmegaConf.has_resolver("deepimg_direction"):
-        OmegaConf.register_new_resolver("deepimg_direction", objective_direction)
+        OmegaConf.register_new_resolver("deepimg_direction", direction)

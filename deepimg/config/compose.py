@@ -148,7 +148,7 @@ def check_config(cfg: DictConfig) -> None:
                 continue
             value = node[key]
             if key not in hints and not open_kwargs:
-                accepted = ", ".join(k for k in hints if k not in ("self", "in_shape"))
+                accepted = ", ".join(k for k in hints if k not in ("self", "in_shape"))  # fmt: skip
                 raise UserError(
                     f"{full} is not a parameter of {node._target_}; accepted: {accepted}"
                 )
@@ -179,7 +179,19 @@ def target_nodes(cfg: Any, path: str = "") -> Iterator[tuple[str, DictConfig]]:
 
 
 def signature_hints(target: str, path: str) -> tuple[dict[str, Any], bool]:
-    """Parameter name -> annotation, following ``**kwargs`` up the class hierarchy."""
+    """Parameter name -> annotation, following ``**kwargs`` up the class hierarchy: read
+    from the source where it can be (``config.signatures``: nothing is imported, so a bad
+    value is refused in well under a second), else from the imported target."""
+    from deepimg.config import signatures
+
+    read = signatures.hints(target)
+    if read is not None:
+        return read
+    return imported_hints(target, path)
+
+
+def imported_hints(target: str, path: str) -> tuple[dict[str, Any], bool]:
+    """``signature_hints`` from the imported target (its module runs)."""
     obj = import_target(target, path)
     hints: dict[str, Any] = {}
     functions = (

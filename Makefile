@@ -9,7 +9,7 @@ export NO_ALBUMENTATIONS_UPDATE := 1
 APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) 2>/dev/null \
   || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1))
 
-.PHONY: help install data browser test lint bench docs docs-serve clean
+.PHONY: help install data browser test test-fast lint bench docs docs-serve clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,8 +38,11 @@ browser:  ## install Debian's chromium when apt is available: the test that rend
 	    && echo "Chromium installed" || echo "Chromium could not be installed: the browser test will be skipped"; \
 	else echo "no apt: without Chromium the browser test is skipped"; fi
 
-test:  ## run the test suite (CPU, about 15 minutes on 2 cores)
-	$(BIN)/pytest -q
+test:  ## run the whole test suite, on both cores (CPU only)
+	$(BIN)/pytest -q -n 2
+
+test-fast:  ## the fast tier: every test but the end-to-end ones marked slow
+	$(BIN)/pytest -q -n 2 -m "not slow"
 
 lint:  ## ruff: style and common bugs
 	$(BIN)/ruff check deepimg tests scripts

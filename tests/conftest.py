@@ -13,6 +13,8 @@ import pytest
 import torch
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+if os.environ.get("PYTEST_XDIST_WORKER"):  # pytest -n 2: each worker (and the deepimg it
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # starts) one thread, not one per core
 
 from deepimg.data.idx import read_idx, write_idx  # noqa: E402
 
@@ -100,3 +102,28 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
         [sys.executable, "-m", "deepimg.cli", *args],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
+
+
+def run_main(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """``deepimg ARGS`` in this process (``cli.main``), answered as a process would answer:
+    exit status, stdout and stderr. For the many refusals that need no process of their own:
+    they cost the imports once per test session, not once per test."""
+    import contextlib
+    import io
+
+    from deepimg.cli import main
+
+    out, err, code = io.StringIO(), io.StringIO(), 0
+    before, env = Path.cwd(), dict(os.environ)
+    os.environ.setdefault("DEEPIMG_DATA", str(cwd / ".deepimg-cache"))  # never the user's own
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            main(list(args))
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    finally:
+        os.chdir(before)
+        os.environ.clear()
+        os.environ.update(env)
+    return subprocess.CompletedProcess(["deepimg", *args], code, out.getvalue(), err.getvalue())

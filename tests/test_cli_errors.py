@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import run_main
 
 
 def assert_one_line_error(result, *fragments: str) -> None:
@@ -58,17 +58,17 @@ def outputs_unchanged(workdir: Path) -> bool:
     ],
 )
 def test_bad_train_input(workdir: Path, args: list[str], fragments: list[str]) -> None:
-    assert_one_line_error(run_cli("train", *args, cwd=workdir), *fragments)
+    assert_one_line_error(run_main("train", *args, cwd=workdir), *fragments)
     assert outputs_unchanged(workdir)
 
 
 def test_unknown_command(workdir: Path) -> None:
-    assert_one_line_error(run_cli("trian", cwd=workdir), "trian", "train, eval, report")
+    assert_one_line_error(run_main("trian", cwd=workdir), "trian", "train, eval, report")
 
 
 def test_missing_checkpoint(workdir: Path) -> None:
     assert_one_line_error(
-        run_cli("eval", "ckpt=runs/none.ckpt", cwd=workdir), "runs/none.ckpt", "does not exist"
+        run_main("eval", "ckpt=runs/none.ckpt", cwd=workdir), "runs/none.ckpt", "does not exist"
     )
     assert outputs_unchanged(workdir)
 
@@ -78,11 +78,11 @@ def test_checkpoint_that_is_not_deepimgs(workdir: Path) -> None:
 
     (workdir / "other.ckpt").write_bytes(b"not a checkpoint at all")
     assert_one_line_error(
-        run_cli("eval", "ckpt=other.ckpt", cwd=workdir), "other.ckpt", "not a deepimg checkpoint"
+        run_main("eval", "ckpt=other.ckpt", cwd=workdir), "other.ckpt", "not a deepimg checkpoint"
     )
     torch.save({"state_dict": {}}, workdir / "foreign.ckpt")
     assert_one_line_error(
-        run_cli("eval", "ckpt=foreign.ckpt", cwd=workdir),
+        run_main("eval", "ckpt=foreign.ckpt", cwd=workdir),
         "foreign.ckpt",
         "not a deepimg checkpoint",
     )
@@ -91,21 +91,21 @@ def test_checkpoint_that_is_not_deepimgs(workdir: Path) -> None:
 
 def test_report_dir_that_does_not_exist(workdir: Path) -> None:
     assert_one_line_error(
-        run_cli("report", "outputs/multirun/nope", cwd=workdir),
+        run_main("report", "outputs/multirun/nope", cwd=workdir),
         "outputs/multirun/nope",
         "does not exist",
     )
 
 
 def test_report_dir_without_runs(workdir: Path) -> None:
-    assert_one_line_error(run_cli("report", "outputs", cwd=workdir), "no runs under 'outputs'")
+    assert_one_line_error(run_main("report", "outputs", cwd=workdir), "no runs under 'outputs'")
     assert outputs_unchanged(workdir)
 
 
 def test_missing_data_root_found_at_load_time(workdir: Path) -> None:
     """A folder that exists but lacks the files passes the early check and fails at load."""
     (workdir / "empty").mkdir()
-    result = run_cli("train", "dataset.root=empty", "trainer.max_epochs=1", cwd=workdir)
+    result = run_main("train", "dataset.root=empty", "trainer.max_epochs=1", cwd=workdir)
     assert_one_line_error(result, "dataset.root 'empty' lacks train-images-idx3-ubyte.gz")
 
 

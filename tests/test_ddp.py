@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import QUICK, run_cli
+
+pytestmark = pytest.mark.slow  # new processes, real training
 
 
 def test_two_ddp_processes_write_one_run_from_rank_zero(tmp_path: Path) -> None:

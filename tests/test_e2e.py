@@ -10,6 +10,8 @@ import pytest
 
 from tests.conftest import QUICK, run_cli
 
+pytestmark = pytest.mark.slow  # new processes, real training
+
 
 @pytest.fixture(scope="module")
 def sweep(fmnist_root: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:

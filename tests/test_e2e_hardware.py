@@ -11,6 +11,8 @@ import pytest
 
 from tests.conftest import QUICK, run_cli
 
+pytestmark = pytest.mark.slow  # new processes, real training
+
 
 def train(tmp_path: Path, *args: str) -> tuple[dict, Path]:
     result = run_cli("train", "dataset=digits", *args, *QUICK, "hydra.run.dir=run", cwd=tmp_path)

@@ -11,6 +11,8 @@ import pytest
 
 from tests.conftest import QUICK, run_cli
 
+pytestmark = pytest.mark.slow  # new processes, real training
+
 SMALL_NET = ["model=dncnn", "model.depth=4", "model.channels=16"]
 
 

@@ -11,6 +11,8 @@ import pytest
 
 from tests.conftest import QUICK, run_cli
 
+pytestmark = pytest.mark.slow  # new processes, real training
+
 SWEEPS = {
     # the seeds' question: how many sensors, and where, to find the object?
     "localize": (["task=localize", "dataset=digits", "dataset.canvas=16", "physical_layer=mask",

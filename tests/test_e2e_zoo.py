@@ -7,10 +7,13 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import torch
 
 from tests.conftest import QUICK, run_cli
 from tests.test_cli_errors import assert_one_line_error
+
+pytestmark = pytest.mark.slow  # new processes, real training
 
 TINY = ["dataset=digits", "analysis=none", *QUICK]
 

@@ -12,6 +12,8 @@ import pytest
 from tests.conftest import QUICK, run_cli
 from tests.test_cli_errors import assert_one_line_error
 
+pytestmark = pytest.mark.slow  # new processes, real training
+
 REPO = Path(__file__).resolve().parents[1]
 
 

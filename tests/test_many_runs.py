@@ -14,6 +14,8 @@ import yaml
 
 from tests.conftest import QUICK, run_cli
 
+pytestmark = pytest.mark.slow  # new processes, real training
+
 TINY = ["dataset=digits", "analysis=none", *QUICK]
 TIMING = {"train_time_s"}  # the one value of metrics.json that may differ between two runs
 

@@ -7,7 +7,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import QUICK, run_cli
+
+pytestmark = pytest.mark.slow  # new processes, real training
 
 REPO = Path(__file__).resolve().parents[1]
 

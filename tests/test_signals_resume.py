@@ -14,9 +14,12 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from tests.conftest import run_cli
 from tests.test_cli_errors import assert_one_line_error
+
+pytestmark = pytest.mark.slow  # new processes, real training
 
 # Long enough to be stopped part-way (about 0.2 s an epoch on digits), short enough to finish.
 RUN = [

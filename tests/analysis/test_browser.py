@@ -17,10 +17,13 @@ from tests.commands.test_report import make_run
 CHROMIUM = next(
     (found for name in ("chromium", "chromium-browser") if (found := shutil.which(name))), None
 )
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="no chromium or chromium-browser on PATH (make install adds Debian's chromium)",
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="no chromium or chromium-browser on PATH (make install adds Debian's chromium)",
+    ),
+]
 
 
 def screenshot(page: Path, png: Path, size: str = "1280,2000") -> Image.Image:

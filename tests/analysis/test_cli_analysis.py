@@ -9,6 +9,8 @@ import pytest
 from tests.analysis.pages import missing_images, references
 from tests.conftest import QUICK, run_cli
 
+pytestmark = pytest.mark.slow  # new processes, real training
+
 FAST_FULL = ["analysis.examples_per_class=1", "analysis.embedding_samples=100", "mosaic_side=2"]
 
 

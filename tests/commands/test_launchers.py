@@ -15,7 +15,7 @@ from omegaconf import DictConfig
 from deepimg.commands.launchers import cpu_threads
 from deepimg.commands.resolvers import register_resolvers
 from deepimg.config.compose import conf_dir
-from tests.conftest import run_cli
+from tests.conftest import run_main
 from tests.test_cli_errors import assert_one_line_error
 
 JOBLIB = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
@@ -124,6 +124,6 @@ def test_the_search_preset_optimises_the_tasks_validation_objective(
     ],
 )  # fmt: skip
 def test_a_search_that_cannot_work_is_one_line(tmp_path: Path, args: list, message: str) -> None:
-    result = run_cli("train", "dataset=digits", "physical_layer=blur", "-m", *args, cwd=tmp_path)
+    result = run_main("train", "dataset=digits", "physical_layer=blur", "-m", *args, cwd=tmp_path)
     assert_one_line_error(result, message)
     assert not (tmp_path / "outputs").exists()

@@ -85,6 +85,7 @@ class Listener:
             conn.close()
 
 
+@pytest.mark.slow
 def test_a_received_run_resumes_with_its_trackers_kept_home(tmp_path: Path) -> None:
     run, outside, listener = tmp_path / "sent", tmp_path / "outside", Listener()
     trained = run_cli(
@@ -108,6 +109,7 @@ def test_a_received_run_resumes_with_its_trackers_kept_home(tmp_path: Path) -> N
     assert '"status": "completed"' in (run / "metrics.json").read_text()
 
 
+@pytest.mark.slow
 def test_a_run_killed_after_its_last_epoch_resumes_to_its_test_and_figures(tmp_path: Path) -> None:
     """Killed while testing or drawing (seconds, so common): last.ckpt holds every epoch,
     and the resume goes on to test and draw instead of failing."""

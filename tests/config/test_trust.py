@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 from deepimg.config.compose import compose
 from deepimg.config.trust import check_targets, conf_targets, is_allowed
 from deepimg.errors import UserError
-from tests.conftest import run_cli
+from tests.conftest import run_main
 from tests.test_cli_errors import assert_one_line_error
 
 
@@ -43,7 +43,7 @@ def test_checkpoint_with_a_payload_config_runs_nothing(tmp_path: Path, target: s
     config = poisoned_config("augmentation", payloads(victim)[target])
     torch.save({"deepimg": {"version": "0.1.0", "config": config}, "state_dict": {}}, ckpt)
 
-    result = run_cli("eval", f"ckpt={ckpt}", cwd=tmp_path)
+    result = run_main("eval", f"ckpt={ckpt}", cwd=tmp_path)
 
     assert_one_line_error(result, f"augmentation._target_='{target}'", "refusing")
     assert not victim.exists()
@@ -74,7 +74,7 @@ def test_run_folder_with_a_payload_config_runs_nothing(
         run / "checkpoints" / "best.ckpt",
     )
 
-    result = run_cli("eval", f"ckpt={run / 'checkpoints' / 'best.ckpt'}", cwd=tmp_path)
+    result = run_main("eval", f"ckpt={run / 'checkpoints' / 'best.ckpt'}", cwd=tmp_path)
 
     assert_one_line_error(result, f"{where}._target_='{target}'", "config.yaml")
     assert not victim.exists()

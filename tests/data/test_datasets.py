@@ -73,6 +73,7 @@ def test_dataset_and_physical_layer_build_and_run(
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dataset", ["digits", "mnist", "folder", "medmnist"])
 def test_dataset_trains_through_the_cli(roots, dataset: str, tmp_path: Path) -> None:
     args = ["train", f"dataset={dataset}", "bits=4", *roots[dataset], *QUICK, "hydra.run.dir=run"]

@@ -13,7 +13,7 @@ from PIL import Image
 
 from deepimg.data.folder import ImageFolder
 from deepimg.errors import UserError
-from tests.conftest import run_cli
+from tests.conftest import run_main
 from tests.test_cli_errors import assert_one_line_error
 
 CLASSES = ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"]
@@ -209,13 +209,13 @@ def test_a_folder_of_images_and_masks(tmp_path: Path) -> None:
 def test_missing_partners_are_named_with_exit_status_2(tmp_path: Path) -> None:
     root = segmentation_folder(tmp_path / "seg")
     (root / "masks" / "cell3.png").unlink()
-    result = run_cli(
+    result = run_main(
         "train", "task=segment", "dataset=folder", f"dataset.root={root}", cwd=tmp_path
     )
     assert_one_line_error(result, "cell3.png", "has no mask")
     root2 = segmentation_folder(tmp_path / "seg2")
     (root2 / "images" / "cell4.png").unlink()
-    result = run_cli(
+    result = run_main(
         "train", "task=segment", "dataset=folder", f"dataset.root={root2}", cwd=tmp_path
     )
     assert_one_line_error(result, "cell4.png", "has no image")

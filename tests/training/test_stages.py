@@ -62,6 +62,7 @@ def stage_of_each_epoch(run: Path) -> list[int]:
     return rows.dropna(subset=["stage"]).groupby("epoch")["stage"].last().astype(int).tolist()
 
 
+@pytest.mark.slow
 def test_a_staged_run_goes_through_its_stages_and_decode_moves_no_design(tmp_path: Path) -> None:
     run = tmp_path / "run"
     result = run_cli(
@@ -83,6 +84,7 @@ def test_a_staged_run_goes_through_its_stages_and_decode_moves_no_design(tmp_pat
     assert metrics["status"] == "completed"
 
 
+@pytest.mark.slow
 def test_with_no_joint_epochs_a_learned_run_is_the_fixed_run(tmp_path: Path) -> None:
     """A learnable design that starts at the fixed one and never learns (only decode) trains
     the network exactly as the fixed design does: the same seed gives the same numbers."""
@@ -99,6 +101,7 @@ def test_with_no_joint_epochs_a_learned_run_is_the_fixed_run(tmp_path: Path) -> 
         assert runs["true"][key] == runs["false"][key]
 
 
+@pytest.mark.slow
 def test_a_run_resumed_in_the_middle_of_a_stage_ends_as_the_uninterrupted_one(
     tmp_path: Path,
 ) -> None:

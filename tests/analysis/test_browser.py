@@ -95,3 +95,29 @@ def test_a_class_named_like_markup_appears_as_text(analysed_run: Path, tmp_path:
     assert "pwned" not in rendered.split("</title>")[0]  # the handler never ran
     assert '<img src="x"' not in rendered
     assert "&lt;img src=x onerror=document.title='pwned'&gt;" in rendered  # shown as text
+
+
+def test_the_answer_is_the_first_thing_the_report_page_shows(tmp_path: Path) -> None:
+    """A design comparison on the same images: Chromium renders the page, and the first
+    text after the title is the answer with its CI and p-value."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    prints = rng.random(300)
+    for seed in range(2):
+        right = rng.random(300) < 0.7
+        for n, (learnable, outcome) in enumerate(
+            (("false", right), ("true", right | (rng.random(300) < 0.6)))
+        ):
+            run = tmp_path / "sweep" / f"{seed}{n}"
+            make_run(run, [f"physical_layer.learnable={learnable}", f"seed={seed}"],
+                     {"physical_layer": {"learnable": learnable == "true"}, "seed": seed},
+                     {"test/acc": float(outcome.mean())})  # fmt: skip
+            np.savez(run / "per_image.npz", acc=outcome.astype(float), fingerprint=prints)
+    report([tmp_path / "sweep"], metrics=["test/acc"])
+    rendered = dom(tmp_path / "sweep" / "report" / "index.html")
+    main = rendered.split("<main>", 1)[1]
+    first = main.split("<li>", 1)[1].split("</li>", 1)[0]
+    assert "learnable=True vs learnable=False: test/acc +0." in first
+    assert "2 seeds × 300 test images, McNemar p &lt; 1e-6" in first
+    assert_rendered(screenshot(tmp_path / "sweep" / "report" / "index.html", tmp_path / "r.png"))

@@ -63,7 +63,15 @@ def resume_command(overrides: list[str], folder: Path) -> None:
     if not jobs:
         print(f"deepimg train: nothing to resume in {folder}: its {completed} runs completed")
         return
-    print(f"deepimg train: resuming {len(jobs)} runs in {folder} ({completed} completed already)")
+    longer = [job for job in jobs if job.cfg.get("continued_from")]
+    if longer:
+        where = longer[0].run_dir if len(longer) == 1 else longer[0].run_dir.parent
+        print(f"deepimg train: {len(longer)} completed runs of {folder} train longer, in {where}")
+    if len(jobs) > len(longer):
+        print(
+            f"deepimg train: resuming {len(jobs) - len(longer)} runs in {folder} "
+            f"({completed} completed already)"
+        )
     for job in jobs:
         handler = log_to(job.run_dir)
         try:

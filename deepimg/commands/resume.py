@@ -4,8 +4,9 @@ A run continues from its ``checkpoints/last.ckpt`` (written after every epoch), 
 ``.hydra/config.yaml``, in its own folder; without a ``last.ckpt`` it starts again there. A
 sweep resumes each job that has no completed ``metrics.json``, and runs the jobs that never
 started (from the sweep's ``multirun.yaml``, for Hydra's basic sweeper) in the folders Hydra
-would have given them. Completed runs are not touched. The only override accepted is
-``trainer.max_epochs``, to train longer.
+would have given them. Completed runs are not touched: with ``trainer.max_epochs`` above the
+epochs they trained, they train longer in a new folder that goes on from their ``last.ckpt``
+(``continued_from`` records where from).
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ def plan(target: Path, overrides: list[str]) -> tuple[list[Job], int]:
     """The jobs to run for ``resume=target``, and how many runs there completed already."""
     if not target.is_dir():
         raise UserError(f"resume='{target}': no such folder; give a run folder or a sweep folder")
+    target = target.resolve()  # as printed (relative or not), the run writes where it lies
     settings = resume_settings(overrides)
     if (target / ".hydra" / "config.yaml").is_file():
         folders, unstarted = [target], []
@@ -82,10 +84,15 @@ def plan(target: Path, overrides: list[str]) -> tuple[list[Job], int]:
             f"resume='{target}' holds no run (.hydra/config.yaml) and no sweep (multirun.yaml)"
         )
     jobs, completed = [], 0
+    longer = LongerRuns(target, is_single=folders == [target])
     for folder in folders:
         metrics = read_metrics(folder)
         if metrics is not None and metrics.get("status") == "completed":
             completed += 1
+            if settings.max_epochs is not None and settings.max_epochs > int(
+                metrics.get("epochs", 0)
+            ):
+                jobs.append(continued_job(folder, longer.folder_for(folder), settings))
         else:
             jobs.append(started_job(folder, settings))
     for folder, job_overrides in unstarted:
@@ -110,6 +117,49 @@ def started_job(run_dir: Path, settings: Settings) -> Job:
         last = None
     own_trackers(cfg, settings.logger, saved)
     return Job(run_dir, configure(cfg, run_dir, settings.max_epochs, done), last)
+
+
+class LongerRuns:
+    """Where a completed run trains longer: a new folder (a completed run is never written
+    over), ``outputs/<date>/<time>`` for a run, and for a sweep's runs the same job numbers
+    under a new sweep folder."""
+
+    def __init__(self, target: Path, is_single: bool) -> None:
+        self.target, self.is_single = target, is_single
+        self.root: Path | None = None
+
+    def folder_for(self, run_dir: Path) -> Path:
+        from deepimg.commands.runs import new_run_dir
+
+        if self.root is None:
+            self.root = new_run_dir(multirun=not self.is_single).resolve()
+        return self.root if self.is_single else self.root / run_dir.relative_to(self.target)
+
+
+def continued_job(source: Path, run_dir: Path, settings: Settings) -> Job:
+    """A completed run trained longer (``trainer.max_epochs`` above its epochs): its config
+    and curves copied into ``run_dir``, which continues from the source's ``last.ckpt`` and
+    records where it came from (``continued_from`` in its metrics.json)."""
+    import shutil
+
+    from deepimg.config.trust import load_untrusted
+
+    saved = source / ".hydra" / "config.yaml"
+    last = source / "checkpoints" / "last.ckpt"
+    if not (saved.is_file() and last.is_file()):
+        raise UserError(
+            f"'{source}' has no .hydra/config.yaml and checkpoints/last.ckpt to go on from"
+        )
+    cfg = load_untrusted(saved, saved)
+    own_trackers(cfg, settings.logger, saved)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(source / ".hydra", run_dir / ".hydra")
+    if (source / "metrics.csv").is_file():  # the learning curves show the whole run
+        shutil.copy2(source / "metrics.csv", run_dir / "metrics.csv")
+    cfg = configure(cfg, run_dir, settings.max_epochs, 0)
+    OmegaConf.save(cfg, run_dir / ".hydra" / "config.yaml")
+    cfg.continued_from = str(source)
+    return Job(run_dir, cfg, last)
 
 
 def new_job(run_dir: Path, overrides: list[str], settings: Settings) -> Job:

@@ -120,6 +120,7 @@ def build_trainer(
     settings = dict(
         dirpath=run_dir / "checkpoints", filename="best", monitor=task.monitor, mode=task.mode,
         save_top_k=1, save_last=True, auto_insert_metric_name=False,
+        enable_version_counter=False,  # one best.ckpt and one last.ckpt, never last-v1.ckpt
     )  # fmt: skip
     staged = schedule is not None and len(schedule.plan) > 1
     checkpoint = BestInLastStage(schedule, **settings) if staged else ModelCheckpoint(**settings)
@@ -204,7 +205,7 @@ def fit_and_test(
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
     train_time = time.perf_counter() - start
     fit_metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
-    best = trainer.checkpoint_callback.best_model_path or None
+    best = best_checkpoint(run_dir)
     test_metrics = trainer.test(
         module, datamodule=datamodule, ckpt_path=best, verbose=False, weights_only=True
     )[0]
@@ -218,10 +219,12 @@ def fit_and_test(
         "train_time_s": round(train_time, 2),
         "n_params": sum(p.numel() for p in module.parameters()),
         "threads": threads,
-        "best_checkpoint": str(Path(best).relative_to(run_dir)) if best else None,
+        "best_checkpoint": str(best.relative_to(run_dir)) if best else None,
     }
     if resume_from is not None:  # a checkpoint that held every epoch starts no training
         metrics["resumed_from_epoch"] = progress.get("resumed_from", trainer.current_epoch)
+    if cfg.get("continued_from"):  # a completed run, trained longer in this new folder
+        metrics["continued_from"] = str(cfg.continued_from)
     if not is_rank_zero():  # the other ranks of a DDP run trained and tested; one writes
         return metrics
     save_physics_pictures(module, datamodule, run_dir)
@@ -234,6 +237,13 @@ def fit_and_test(
     headline = task.headline[0]
     log.info("%s=%.4f  (%s)", headline, metrics.get(headline, float("nan")), run_dir)
     return metrics
+
+
+def best_checkpoint(run_dir: Path) -> Path | None:
+    """This run's own ``best.ckpt``. Not the checkpoint callback's ``best_model_path``: in a
+    run folder that was copied or moved, the state it restores names the folder it came from."""
+    own = run_dir / "checkpoints" / "best.ckpt"
+    return own if own.is_file() else None
 
 
 class EpochCount(Callback):

@@ -125,3 +125,60 @@ def test_a_run_killed_after_its_last_epoch_resumes_to_its_test_and_figures(tmp_p
     assert again["status"] == "completed" and again["resumed_from_epoch"] == 1
     assert again["test/acc"] == first["test/acc"]  # the same best checkpoint, tested again
     assert (run / "index.html").is_file()
+
+
+@pytest.mark.slow
+def test_resume_from_a_relative_path_as_printed(tmp_path: Path) -> None:
+    """The README's own form, deepimg train resume=outputs/r2 trainer.max_epochs=2, from the
+    folder the run was started in: a relative path works as an absolute one does."""
+    trained = run_cli("train", "dataset=digits", *QUICK, "hydra.run.dir=outputs/r2", cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    (tmp_path / "outputs" / "r2" / "metrics.json").unlink()  # as if it had been stopped
+    resumed = run_cli("train", "resume=outputs/r2", "trainer.max_epochs=2", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    again = json.loads((tmp_path / "outputs" / "r2" / "metrics.json").read_text())
+    assert again["status"] == "completed" and again["epochs"] == 2
+    assert again["best_checkpoint"] == "checkpoints/best.ckpt"
+
+
+@pytest.mark.slow
+def test_a_completed_run_trains_longer_in_a_new_folder(tmp_path: Path) -> None:
+    """resume=<completed run> trainer.max_epochs=N goes on from its last.ckpt into a new
+    folder that says where it came from; the completed run is not touched."""
+    trained = run_cli("train", "dataset=digits", *QUICK, "hydra.run.dir=done", cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    before = {p: p.stat().st_mtime_ns for p in (tmp_path / "done").rglob("*") if p.is_file()}
+    longer = run_cli("train", "resume=done", "trainer.max_epochs=3", cwd=tmp_path)
+    assert longer.returncode == 0, longer.stderr[-2000:]
+    (new,) = (tmp_path / "outputs").glob("*/*")
+    assert f"1 completed runs of done train longer, in {new.resolve()}" in longer.stdout
+    metrics = json.loads((new / "metrics.json").read_text())
+    assert metrics["epochs"] == 3 and metrics["continued_from"] == str(
+        (tmp_path / "done").resolve()
+    )
+    assert metrics["resumed_from_epoch"] == 1
+    assert {
+        p: p.stat().st_mtime_ns for p in (tmp_path / "done").rglob("*") if p.is_file()
+    } == before
+    again = run_cli("train", "resume=done", cwd=tmp_path)  # no more epochs asked: nothing to do
+    assert "nothing to resume in done: its 1 runs completed" in again.stdout
+
+
+@pytest.mark.slow
+def test_a_copied_run_resumes_from_its_own_checkpoints(tmp_path: Path) -> None:
+    """A run folder copied elsewhere carries checkpoint state that names the original folder:
+    the copy resumes and tests from its own files, writes no last-v1.ckpt, and leaves the
+    original untouched."""
+    import shutil
+
+    original, copy = tmp_path / "original", tmp_path / "copy"
+    trained = run_cli("train", "dataset=digits", *QUICK, f"hydra.run.dir={original}", cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    shutil.copytree(original, copy)
+    (copy / "metrics.json").unlink()
+    before = {p: p.stat().st_mtime_ns for p in original.rglob("*") if p.is_file()}
+    resumed = run_cli("train", f"resume={copy}", "trainer.max_epochs=2", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert sorted(p.name for p in (copy / "checkpoints").iterdir()) == ["best.ckpt", "last.ckpt"]
+    assert json.loads((copy / "metrics.json").read_text())["epochs"] == 2
+    assert {p: p.stat().st_mtime_ns for p in original.rglob("*") if p.is_file()} == before

@@ -142,3 +142,47 @@ def test_hydras_rerun_flag_never_unpickles_a_file(
         assert len(lines) == 1 and "is not accepted" in lines[0] and "resume=DIR" in lines[0]
     assert not victim.exists()
     assert not (tmp_path / "outputs").exists()
+
+
+@pytest.mark.parametrize(
+    ("folder", "override"),
+    [
+        ("outputs/q1", "hydra.run.dir='outputs/q1'"),  # quoted: Hydra parses the quotes away
+        ("outputs/sw_victim", 'hydra.sweep.dir="outputs/sw_victim"'),
+        ("outputs/interp_0", "hydra.run.dir=outputs/interp_${seed}"),  # resolved by Hydra
+    ],
+)
+def test_the_guard_checks_the_folder_hydra_will_use(
+    tmp_path: Path, folder: str, override: str
+) -> None:
+    earlier = tmp_path / folder / ("0" if "sw_" in folder else "")
+    (earlier / ".hydra").mkdir(parents=True)
+    (earlier / ".hydra" / "overrides.yaml").write_text("[]\n")
+    (earlier / "metrics.json").write_text('{"test/acc": 0.9}')
+    sweep = ["bits=1,2", "-m"] if "sweep" in override else []
+    assert_one_line_error(
+        run_main("train", "dataset=digits", override, *sweep, cwd=tmp_path), "already holds a run"
+    )
+    assert (earlier / "metrics.json").read_text() == '{"test/acc": 0.9}'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["outputs"]  # no folder named "'outputs"
+
+
+def test_a_folder_another_train_has_claimed_is_refused(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (tmp_path / "new").mkdir()
+        (tmp_path / "new" / ".deepimg-claim").write_text(f"{other.pid}\n")
+        result = run_main("train", "dataset=digits", "hydra.run.dir=new", cwd=tmp_path)
+        assert_one_line_error(result, "'new' is being used by another deepimg train")
+    finally:
+        other.kill()
+        other.wait()
+    (tmp_path / "stale").mkdir()
+    (tmp_path / "stale" / ".deepimg-claim").write_text(f"{other.pid}\n")  # that process ended
+    from deepimg.commands.preflight import claim
+
+    claim(tmp_path / "stale")  # taken over, no error
+    assert (tmp_path / "stale" / ".deepimg-claim").read_text().strip() != str(other.pid)

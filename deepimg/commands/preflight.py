@@ -4,6 +4,7 @@ bad value fails in a second with one line instead of half-way through a sweep.""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -54,10 +55,12 @@ def prepare_train_args(args: Sequence[str]) -> list[str]:
     if not ns.cfg:
         check_fit_to_data(variants)
     key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
-    given = [o.partition("=")[2] for o in overrides if o.startswith(key + "=")]
+    given = [o for o in overrides if o.lstrip("+").partition("=")[0] == key]
     if not ns.cfg and given:
-        refuse_existing_runs(Path(given[-1]))
-        writable_folder(given[-1], key)
+        folder = hydra_folder(sweep_variants([*preset, *overrides])[0], key)
+        refuse_existing_runs(folder)
+        writable_folder(folder, key)
+        claim(folder)
     if not ns.cfg and not given:
         overrides.append(f"{key}={new_run_dir(multirun)}")
     return flags + overrides
@@ -74,7 +77,8 @@ def preset_sweep(overrides: list[str]) -> list[str]:
 
     if not any(o.startswith(("experiment=", "+experiment=")) for o in overrides):
         return []
-    params = config.compose(overrides, with_hydra=True).hydra.sweeper.get("params") or {}
+    first = sweep_variants(overrides)[0]  # one value a key: Hydra composes no sweep (bits=1,2)
+    params = config.compose(first, with_hydra=True).hydra.sweeper.get("params") or {}
     given = {o.partition("=")[0].lstrip("+~") for o in overrides}
     return [f"{key}={value}" for key, value in params.items() if key not in given]
 
@@ -90,6 +94,52 @@ def check_sweeper(overrides: list[str]) -> None:
             "hydra/sweeper=search (deepimg's preset: the task's validation objective, in its "
             "direction) or give hydra.sweeper.direction=maximize|minimize"
         )
+
+
+def hydra_folder(overrides: list[str], key: str) -> Path:
+    """The folder Hydra will write into, as Hydra reads ``key`` from ``overrides``: quotes
+    parsed away, interpolations (``outputs/run_${seed}``) resolved."""
+    from omegaconf import OmegaConf
+
+    from deepimg.config import compose as config
+
+    try:
+        return Path(str(OmegaConf.select(config.compose(overrides, with_hydra=True), key)))
+    except Exception as err:  # noqa: BLE001 - an interpolation that does not resolve
+        raise UserError(f"{key} cannot be resolved ({err}); give a plain folder") from None
+
+
+CLAIM = ".deepimg-claim"  # in a folder that a deepimg train has taken; holds its process id
+
+
+def claim(folder: Path) -> None:
+    """Take ``folder`` for this run, atomically: a second ``deepimg train`` started on the
+    same new folder at the same moment is refused instead of both failing later. A claim
+    left by a process that has ended is taken over."""
+    path = folder / CLAIM
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            if claimant_alive(path):
+                raise UserError(
+                    f"'{folder}' is being used by another deepimg train (process "
+                    f"{path.read_text().strip()}); choose another folder"
+                ) from None
+            path.unlink(missing_ok=True)  # a claim of an ended process
+            continue
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"{os.getpid()}\n")
+        return
+
+
+def claimant_alive(path: Path) -> bool:
+    try:
+        pid = int(path.read_text().strip())
+        os.kill(pid, 0)
+    except (ValueError, OSError):
+        return False
+    return pid != os.getpid()
 
 
 def refuse_existing_runs(folder: Path) -> None:

@@ -25,7 +25,12 @@ from deepimg.commands.runs import (
     write_metrics,
     write_per_image,
 )
-from deepimg.commands.train import quiet_lightning, save_physics_pictures, task_facts
+from deepimg.commands.train import (
+    draw_figures,
+    quiet_lightning,
+    save_physics_pictures,
+    task_facts,
+)
 from deepimg.config import compose as config
 from deepimg.config.overrides import OVERRIDE, expand_short_keys
 from deepimg.config.trust import load_untrusted
@@ -218,7 +223,9 @@ def evaluate(ckpt: str, overrides: list[str], out_dir: Path | None = None) -> di
     if settings.figures != "none":
         save_physics_pictures(module, datamodule, out_dir)
     history = ckpt.resolve().parent.parent / "metrics.csv"  # the training run's learning curves
-    page = analyse_run(module, datamodule, out_dir, settings, history, trainer.strategy.root_device)
+    page = draw_figures(metrics, out_dir, lambda: analyse_run(
+        module, datamodule, out_dir, settings, history, trainer.strategy.root_device
+    ))  # fmt: skip
     print_metrics(metrics, title=f"{ckpt} {' '.join(overrides)}".strip())
     print(f"metrics: {out_dir / 'metrics.json'}" + (f", figures: {page}" if page else ""))
     return metrics

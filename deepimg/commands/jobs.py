@@ -52,7 +52,8 @@ def run_job(cfg: DictConfig, resume_from: Path | None = None) -> float | None:
     except Exception as err:  # noqa: BLE001 - any fault of one job: record it, go on
         if not is_rank_zero():
             raise  # Lightning ends the other ranks; rank zero records the failure
-        line = record_failure(run_dir, err)
+        status = "diverged" if type(err).__name__ == "Diverged" else "failed"
+        line = record_failure(run_dir, err, status)
         JOBS.append((run_dir, line))
         print(f"deepimg train: run {run_dir} failed: {line}", file=sys.stderr)
         return None

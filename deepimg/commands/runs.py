@@ -60,14 +60,18 @@ def current_umask() -> int:
     return mask
 
 
-def record_failure(run_dir: str | Path, err: BaseException) -> str:
-    """``error.log`` (the traceback) and ``metrics.json`` (``status: failed`` and the error
-    as one line) in ``run_dir``; returns that line."""
+def record_failure(run_dir: str | Path, err: BaseException, status: str = "failed") -> str:
+    """``error.log`` (the traceback) and ``metrics.json`` (``status``: failed, or diverged,
+    and the error as one line) in ``run_dir``; returns that line. Where even that cannot be
+    written (a full disk), the line is still returned, for the terminal."""
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "error.log").write_text("".join(traceback.format_exception(err)))
     line = " ".join(f"{type(err).__name__}: {err}".split())
-    write_metrics(run_dir, {"status": "failed", "error": line})
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "error.log").write_text("".join(traceback.format_exception(err)))
+        write_metrics(run_dir, {"status": status, "error": line})
+    except OSError as problem:
+        line += f" (and its record could not be written: {problem.strerror or problem})"
     return line
 
 

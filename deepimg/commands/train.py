@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ from deepimg.data.datamodule import ImageDataModule
 from deepimg.tasks.base import Task
 from deepimg.training.build import build_datamodule, build_module, build_stages
 from deepimg.training.callbacks import PhysicsMaps, RandomState, SaveRunConfig
+from deepimg.training.checkpoint_io import AtomicCheckpointIO
 from deepimg.training.loggers import build_loggers, close_trackers, log_final
 from deepimg.training.module import ImagingModule
 from deepimg.training.stages import BestInLastStage, StageSchedule
@@ -129,7 +132,8 @@ def build_trainer(
     stages = [schedule] if schedule is not None else []
     return instantiate(
         cfg.trainer, default_root_dir=str(run_dir), logger=loggers,
-        callbacks=[checkpoint, *stages, *extra_callbacks, *maps], _convert_="all",
+        callbacks=[checkpoint, *stages, *extra_callbacks, *maps],
+        plugins=[AtomicCheckpointIO()], _convert_="all",
     )  # fmt: skip
 
 
@@ -227,16 +231,60 @@ def fit_and_test(
         metrics["continued_from"] = str(cfg.continued_from)
     if not is_rank_zero():  # the other ranks of a DDP run trained and tested; one writes
         return metrics
+    warning = learned_nothing(task, metrics)
+    if warning:
+        metrics["warning"] = warning
+        log.warning("%s (%s)", warning, run_dir)
     save_physics_pictures(module, datamodule, run_dir)
     if trainer.world_size == 1:  # under DDP each rank tested a share of the images
         write_per_image(run_dir, module.per_image())
     write_metrics(run_dir, metrics)  # before the figures: the run's page shows it
     log_final(trainer.loggers, metrics, run_dir)
     settings, device = settings_from_config(cfg), trainer.strategy.root_device
-    analyse_run(module, datamodule, run_dir, settings, run_dir / "metrics.csv", device)
+    draw_figures(metrics, run_dir, lambda: analyse_run(
+        module, datamodule, run_dir, settings, run_dir / "metrics.csv", device
+    ))  # fmt: skip
     headline = task.headline[0]
     log.info("%s=%.4f  (%s)", headline, metrics.get(headline, float("nan")), run_dir)
     return metrics
+
+
+def draw_figures(metrics: dict[str, Any], run_dir: Path, draw: Callable[[], Any]) -> Any:
+    """The figures after the test. Test results are final once written: a figure that fails
+    (a NaN-trained network has no ROC curve) is recorded beside them, ``analysis_error`` in
+    metrics.json and the traceback in ``analysis_error.log``, and the run stays completed."""
+    try:
+        return draw()
+    except Exception as err:  # noqa: BLE001 - any fault of a figure: keep the results
+        line = " ".join(f"{type(err).__name__}: {err}".split())
+        (run_dir / "analysis_error.log").write_text("".join(traceback.format_exception(err)))
+        metrics["analysis_error"] = line
+        write_metrics(run_dir, metrics)
+        log.warning("the figures failed (%s); the test results stand: %s", line, run_dir)
+        return None
+
+
+def learned_nothing(task: Task, metrics: dict[str, Any], margin: float = 0.02) -> str | None:
+    """One line where the test shows nothing learned: a metric at the level of a guess
+    (accuracy near 1 in K), or the task's metric no better than its classical baseline."""
+    for name, guess in task.chance().items():
+        value = metrics.get(f"test/{name}")
+        better = task.directions.get(name, "max") == "max"
+        if value is not None and (value <= guess + margin if better else value >= guess - margin):
+            return (
+                f"test/{name}={value:.4f} is at the level of a guess ({guess:.4f}): the network "
+                "learned nothing; check the learning rate and the physical layer"
+            )
+    name = task.monitor_metric
+    value, baseline = metrics.get(f"test/{name}"), metrics.get(f"test/{name}_baseline")
+    if value is not None and baseline is not None:
+        better = task.directions[name] == "max"
+        if (value <= baseline) if better else (value >= baseline):
+            return (
+                f"test/{name}={value:.4f} is no better than the classical estimate's "
+                f"{baseline:.4f}: the network added nothing"
+            )
+    return None
 
 
 def best_checkpoint(run_dir: Path) -> Path | None:

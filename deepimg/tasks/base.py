@@ -143,6 +143,11 @@ class Task(ABC):
         the prediction. None by default."""
         return {}
 
+    def chance(self) -> dict[str, float]:
+        """Test metrics at the level of a guess (``{"acc": 0.1}`` for 10 classes), below
+        which a run learned nothing; none by default (a baseline says it instead)."""
+        return {}
+
     def baseline_metrics(self) -> dict[str, Metric]:
         """Metrics of the classical answer without a network (``baseline``); none by default."""
         return {}

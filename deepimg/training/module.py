@@ -24,6 +24,10 @@ SchedulerFactory = Callable[..., torch.optim.lr_scheduler.LRScheduler]
 STAGES = ("train", "val", "test")
 
 
+class Diverged(RuntimeError):
+    """The training loss stopped being a finite number: nothing after it would mean anything."""
+
+
 class Inference(NamedTuple):
     prediction: torch.Tensor
     network_input: torch.Tensor
@@ -173,6 +177,11 @@ class ImagingModule(pl.LightningModule):
             loss = self._mixed_step(batch)
         else:
             loss = self._step(batch, "train")
+        if not torch.isfinite(loss):  # stop at once, rather than train on NaN for every epoch
+            raise Diverged(
+                f"the training loss became {float(loss)} at step {self.global_step} (epoch "
+                f"{self.current_epoch}); lower the learning rate (optimizer.lr) and start again"
+            )
         if batch_idx % self.trainer.log_every_n_steps == 0:  # a live loss for the progress bar
             self.log("train/loss_step", loss, prog_bar=True, on_step=True, on_epoch=False)
         return loss + self.regularization.penalty(self.network) + self.physics.penalty()

@@ -31,3 +31,38 @@ def test_find_runs_sorts_naturally_and_skips_reports(tmp_path: Path) -> None:
         (tmp_path / name / ".hydra").mkdir(parents=True)
         (tmp_path / name / ".hydra" / "overrides.yaml").write_text("[]")
     assert [p.name for p in find_runs(tmp_path)] == ["0", "2", "10"]
+
+
+def test_a_failed_figure_is_recorded_beside_the_results(tmp_path: Path) -> None:
+    """Test results are final once written: a figure that fails leaves them, and says why."""
+    import json
+
+    from deepimg.commands.train import draw_figures
+
+    metrics = {"status": "completed", "test/acc": 0.91}
+    write_metrics(tmp_path, metrics)
+
+    def roc_of_nan():
+        raise ValueError("Input contains NaN")
+
+    assert draw_figures(metrics, tmp_path, roc_of_nan) is None
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["status"] == "completed" and saved["test/acc"] == 0.91
+    assert saved["analysis_error"] == "ValueError: Input contains NaN"
+    assert "Traceback" in (tmp_path / "analysis_error.log").read_text()
+
+
+def test_a_run_at_the_level_of_a_guess_gets_a_warning() -> None:
+    from deepimg.commands.train import learned_nothing
+    from deepimg.tasks.classify import Classify
+    from deepimg.tasks.restore import Restore
+
+    task = Classify()
+    task.num_classes = 10
+    assert "at the level of a guess (0.1000)" in learned_nothing(task, {"test/acc": 0.1})
+    assert learned_nothing(task, {"test/acc": 0.85}) is None
+    restore = Restore()
+    assert "no better than the classical estimate's 21.0000" in learned_nothing(
+        restore, {"test/psnr": 20.0, "test/psnr_baseline": 21.0}
+    )
+    assert learned_nothing(restore, {"test/psnr": 25.0, "test/psnr_baseline": 21.0}) is None

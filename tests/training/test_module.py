@@ -105,3 +105,22 @@ def test_the_per_image_records_average_to_the_test_metrics(digits_module) -> Non
     )
     again = module.per_image()
     assert np.array_equal(again["fingerprint"], records["fingerprint"])
+
+
+def test_a_non_finite_loss_stops_training_at_once(digits_module) -> None:
+    from deepimg.training.module import Diverged
+
+    module, data = digits_module
+    trainer = pl.Trainer(
+        accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False,
+        enable_checkpointing=False, max_epochs=1, limit_train_batches=3,
+    )  # fmt: skip
+    trainer.fit_loop  # noqa: B018 - the module needs a trainer to log with
+    module.trainer = trainer
+    scenes, labels = next(iter(data.train_dataloader()))
+    with torch.no_grad():
+        module.network.head[-1].weight.fill_(float("nan"))
+    with pytest.raises(
+        Diverged, match="the training loss became nan at step 0 .*lower the learning rate"
+    ):
+        module.training_step((scenes, labels), 0)

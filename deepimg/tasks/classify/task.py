@@ -124,6 +124,10 @@ class Classify(Task):
             "p_true": probabilities.gather(1, target[:, None])[:, 0],
         }
 
+    def chance(self) -> dict[str, float]:
+        """Accuracy of a guess among the classes."""
+        return {"acc": 1.0 / max(1, self.num_classes)}
+
     def metrics(self) -> dict[str, Metric]:
         k = self.num_classes
         return {

@@ -78,6 +78,8 @@ def eval_command(args: list[str]) -> None:
     ckpts = [a.partition("=")[2] for a in args if a.startswith("ckpt=")]
     if len(ckpts) != 1:
         fail("eval", "give exactly one ckpt=PATH (a checkpoint, A,B,C, or a sweep folder)")
+    if not ckpts[0].strip():  # never "the folder I am in"
+        fail("eval", "ckpt= names nothing; give ckpt=PATH (a checkpoint, A,B,C, or a sweep folder)")
     from deepimg.commands.evaluate import evaluate
 
     out = [a.partition("=")[2] for a in args if a.startswith("hydra.run.dir=")]

@@ -186,3 +186,20 @@ def test_a_folder_another_train_has_claimed_is_refused(tmp_path: Path) -> None:
 
     claim(tmp_path / "stale")  # taken over, no error
     assert (tmp_path / "stale" / ".deepimg-claim").read_text().strip() != str(other.pid)
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["train", "dataset=digits", "k" * 5000 + "=1"], ["override key of 5,000 characters"]),
+        (["train", "dataset=digits", "hydra/launcher=joblib", "hydra.launcher.n_jobs=0",
+          "bits=1,2", "-m"], ["hydra.launcher.n_jobs=0 runs no job"]),
+        (["eval", "ckpt=/dev/zero"], ["'/dev/zero' is not a regular file"]),
+        (["eval", "ckpt="], ["ckpt= names nothing"]),
+    ],
+)  # fmt: skip
+def test_inputs_that_gave_tracebacks_are_one_line(
+    workdir: Path, args: list[str], fragments: list[str]
+) -> None:
+    assert_one_line_error(run_main(*args, cwd=workdir), *fragments)
+    assert outputs_unchanged(workdir)  # no empty sweep folder either

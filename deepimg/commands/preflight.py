@@ -28,6 +28,12 @@ def prepare_train_args(args: Sequence[str]) -> list[str]:
     for override in ns.overrides:
         if override.startswith("="):
             raise UserError(f"'{override}' has no key; write key=value, e.g. bits{override}")
+        key = override.partition("=")[0]
+        if len(key) > MAX_KEY:
+            raise UserError(
+                f"an override key of {len(key):,} characters ('{key[:20]}...'); keys are config "
+                "paths such as physical_layer.bits"
+            )
     flags = list(args)
     for override in ns.overrides:
         flags.remove(override)
@@ -48,6 +54,7 @@ def prepare_train_args(args: Sequence[str]) -> list[str]:
     if ranged and not ns.multirun:
         flags.append("-m")
     check_sweeper(overrides)
+    check_launcher(sweep_variants([*preset, *overrides])[0] if multirun else [])
     searched = any(o.startswith("hydra/sweeper=") and o != "hydra/sweeper=basic" for o in overrides)
     variants = [config.compose(v) for v in sweep_variants([*preset, *overrides], searched)]
     for cfg in variants:
@@ -81,6 +88,24 @@ def preset_sweep(overrides: list[str]) -> list[str]:
     params = config.compose(first, with_hydra=True).hydra.sweeper.get("params") or {}
     given = {o.partition("=")[0].lstrip("+~") for o in overrides}
     return [f"{key}={value}" for key, value in params.items() if key not in given]
+
+
+MAX_KEY = 256  # the longest config path deepimg has is under 60 characters
+
+
+def check_launcher(overrides: list[str]) -> None:
+    """A parallel launcher that could run no job (``n_jobs=0``) is refused before any folder
+    is made; Hydra would fail after making the sweep's folder."""
+    if not any(o.startswith("hydra/launcher=") for o in overrides):
+        return
+    from deepimg.config import compose as config
+
+    launcher = config.compose(overrides, with_hydra=True).hydra.launcher
+    if "joblib" in str(launcher.get("_target_", "")) and launcher.get("n_jobs") == 0:
+        raise UserError(
+            "hydra.launcher.n_jobs=0 runs no job; give the number of parallel jobs (1, 2, ...) "
+            "or -1 for every core"
+        )
 
 
 def check_sweeper(overrides: list[str]) -> None:

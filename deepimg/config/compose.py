@@ -78,6 +78,8 @@ def compose(
             )
         except (HydraException, OmegaConfBaseException) as err:
             raise UserError(one_line(err)) from None
+        except OSError as err:  # Hydra looks for a config file named after a key
+            raise UserError(f"an override cannot be read ({err.strerror or err})") from None
 
 
 # ---- the value check ---------------------------------------------------------------------

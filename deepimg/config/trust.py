@@ -120,6 +120,12 @@ def load_untrusted(text_or_path: str | Path, source: str | Path) -> DictConfig:
         tree = parse_yaml(text_or_path, source)
     if not isinstance(tree, dict):
         raise UserError(f"{source} holds no config mapping (found a {type(tree).__name__})")
+    special = hydra_special_keys(tree)
+    if special:
+        raise UserError(
+            f"{source} sets {special[0]}, which deepimg's configs never use (it passes "
+            "arguments to what the config builds); refusing it"
+        )
     foreign = foreign_resolvers(tree)
     if foreign:
         raise UserError(
@@ -134,6 +140,26 @@ def load_untrusted(text_or_path: str | Path, source: str | Path) -> DictConfig:
     follow_moves(cfg)
     check_targets(cfg, source)
     return cfg
+
+
+ALLOWED_SPECIAL = {"_target_", "_partial_", "_recursive_", "_convert_"}  # what conf/ uses
+
+
+def hydra_special_keys(tree: Any, path: str = "") -> list[str]:
+    """Hydra's ``_xxx_`` keys in a received config that deepimg's own configs never set
+    (``_args_``: positional arguments to what is built), as dotted paths."""
+    found: list[str] = []
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            full = f"{path}.{key}" if path else str(key)
+            text = str(key)
+            if text.startswith("_") and text.endswith("_") and text not in ALLOWED_SPECIAL:
+                found.append(full)
+            found += hydra_special_keys(value, full)
+    elif isinstance(tree, list):
+        for i, value in enumerate(tree):
+            found += hydra_special_keys(value, f"{path}[{i}]")
+    return found
 
 
 def follow_moves(cfg: DictConfig) -> None:

@@ -17,6 +17,8 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         raise UserError(
             f"'{path}' is a folder; give a checkpoint file such as {path}/checkpoints/best.ckpt"
         )
+    if path.exists() and not path.is_file():  # /dev/zero, a FIFO: never read
+        raise UserError(f"'{path}' is not a regular file; give a run's checkpoints/best.ckpt")
     if not path.is_file():
         raise UserError(f"checkpoint '{path}' does not exist; give a run's checkpoints/best.ckpt")
     try:

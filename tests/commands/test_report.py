@@ -365,3 +365,13 @@ def test_a_tie_gets_no_star(tmp_path: Path) -> None:
                  {"physical_layer": {"bits": bits}, "seed": n % 2}, {"test/acc": acc})  # fmt: skip
     report([tmp_path], metrics=["test/acc"])
     assert "★" not in (tmp_path / "report" / "summary.md").read_text()
+
+
+def test_a_python_object_tag_makes_its_run_unreadable_not_missing(tmp_path: Path) -> None:
+    sweep = sent_sweep(tmp_path)
+    (sweep / "0" / ".hydra" / "config.yaml").write_text("seed: !!python/object:os.system\n  - x\n")
+    report([sweep], metrics=["test/acc"])
+    runs = pd.read_csv(sweep / "report" / "runs.csv")
+    error = runs.loc[runs["run"].str.endswith("/0"), "error"].item()
+    assert "config.yaml is not readable YAML (could not determine a constructor" in error
+    assert "no metrics.json" not in error

@@ -164,3 +164,13 @@ def test_a_received_config_of_nested_aliases_is_refused() -> None:
 
     with pytest.raises(UserError, match="YAML nodes"):
         load_untrusted(poisoned_config("tag", "x") + BILLION_LAUGHS, "sent.ckpt")
+
+
+def test_hydras_positional_arguments_in_a_received_config_are_refused() -> None:
+    """``trainer._args_`` would pass arguments to Lightning's Trainer: deepimg's configs
+    never set it, so a received config that does is refused with one line."""
+    from deepimg.config.trust import load_untrusted
+
+    config = poisoned_config("trainer._args_", ["/tmp/somewhere"])
+    with pytest.raises(UserError, match=r"sets trainer\._args_, which deepimg's configs never use"):
+        load_untrusted(config, "sent.ckpt")

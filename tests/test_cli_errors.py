@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from deepimg.errors import UserError
 from tests.conftest import run_main
 
 
@@ -203,3 +204,38 @@ def test_inputs_that_gave_tracebacks_are_one_line(
 ) -> None:
     assert_one_line_error(run_main(*args, cwd=workdir), *fragments)
     assert outputs_unchanged(workdir)  # no empty sweep folder either
+
+
+def test_a_huge_sweep_is_counted_and_refused_without_listing_it(workdir: Path) -> None:
+    import time
+
+    start = time.perf_counter()
+    result = run_main("train", "dataset=digits", "seed=1..1000000", cwd=workdir)
+    assert_one_line_error(result, "this sweep makes 1,000,000 runs, more than 1,000",
+                          "+max_runs=1000000")  # fmt: skip
+    assert time.perf_counter() - start < 60  # a bound on a hang (it took minutes), not a goal
+    assert outputs_unchanged(workdir)
+
+
+def test_a_sweep_says_its_size_before_it_checks() -> None:
+    from deepimg.config.sweeps import plan_sweep
+
+    sweep = plan_sweep(["seed=range(1,1000001)", "physical_layer.bits=1,2,3,4,5,6,7,8"])
+    assert sweep.runs == 8_000_000
+    assert len(sweep.variants) == 3  # the ends of each, never a million configs
+    assert sweep.numbers == {"physical_layer.bits": [str(b) for b in range(1, 9)]}
+
+
+def test_each_of_many_swept_numbers_is_checked_against_its_annotation(workdir: Path) -> None:
+    """The ends of a long list are composed; the values between them are checked against the
+    key's annotation alone (here a value the range holds, but the literal does not)."""
+    from deepimg.commands.preflight import check_values
+    from deepimg.config import compose as config
+
+    cfg = config.compose(["dataset=folder", "dataset.root=/tmp"])
+    with pytest.raises(
+        UserError, match=r"dataset.channels=2 is not accepted; expected one of 1, 3"
+    ):
+        check_values(cfg, "dataset.channels", ["1", "3", "1", "2", "3"])
+    result = run_main("train", "dataset=digits", "bits=1,2,3,4,5,6,7,8", "-m", "lr=0", cwd=workdir)
+    assert "a sweep of 8 runs; checking its values first" in result.stdout

@@ -11,7 +11,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from deepimg.commands.hydra_app import hydra_parser
-from deepimg.config.sweeps import sweep_variants
+from deepimg.config.sweeps import plan_sweep, sweep_variants
 from deepimg.errors import UserError
 
 
@@ -37,7 +37,8 @@ def prepare_train_args(args: Sequence[str]) -> list[str]:
     flags = list(args)
     for override in ns.overrides:
         flags.remove(override)
-    overrides, ranged = expand_ranges(ns.overrides)
+    overrides, max_runs = take_max_runs(ns.overrides)
+    overrides, ranged = expand_ranges(overrides)
     overrides = expand_short_keys(overrides, config.groups(), config.compose)
     preset = preset_sweep(overrides)  # an experiment's own sweep (hydra.sweeper.params)
     if preset and not (ns.multirun or ranged):
@@ -56,9 +57,14 @@ def prepare_train_args(args: Sequence[str]) -> list[str]:
     check_sweeper(overrides)
     check_launcher(sweep_variants([*preset, *overrides])[0] if multirun else [])
     searched = any(o.startswith("hydra/sweeper=") and o != "hydra/sweeper=basic" for o in overrides)
-    variants = [config.compose(v) for v in sweep_variants([*preset, *overrides], searched)]
+    sweep = plan_sweep([*preset, *overrides], searched)
+    if multirun:
+        check_size(sweep.runs, max_runs)
+    variants = [config.compose(v) for v in sweep.variants]
     for cfg in variants:
         config.check_config(cfg)
+    for swept, values in sweep.numbers.items():  # many numbers: each against its annotation
+        check_values(variants[0], swept, values)
     if not ns.cfg:
         check_fit_to_data(variants)
     key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
@@ -91,6 +97,60 @@ def preset_sweep(overrides: list[str]) -> list[str]:
 
 
 MAX_KEY = 256  # the longest config path deepimg has is under 60 characters
+MAX_RUNS = 1000  # a sweep of more runs needs +max_runs=N, given on purpose
+
+
+def take_max_runs(overrides: list[str]) -> tuple[list[str], int]:
+    """``+max_runs=N`` (deepimg's, not Hydra's) out of the overrides, and its value."""
+    rest, limit = [], MAX_RUNS
+    for o in overrides:
+        key, _, value = o.lstrip("+").partition("=")
+        if key != "max_runs":
+            rest.append(o)
+        elif value.isdigit() and int(value) > 0:
+            limit = int(value)
+        else:
+            raise UserError(f"'{o}': max_runs must be a whole number of runs >= 1")
+    return rest, limit
+
+
+def check_size(runs: int | None, max_runs: int) -> None:
+    """Say how many runs a sweep makes before checking them, and refuse one beyond
+    ``max_runs`` (``seed=1..1000000`` is a typo more often than a plan)."""
+    if runs is None:
+        return
+    if runs > max_runs:
+        raise UserError(
+            f"this sweep makes {runs:,} runs, more than {max_runs:,}; add +max_runs={runs} if "
+            "you mean it"
+        )
+    if runs > 1:
+        print(f"deepimg train: a sweep of {runs:,} runs; checking its values first")
+
+
+def check_values(cfg: DictConfig, key: str, values: list[str]) -> None:
+    """Each of many swept numbers against the annotation of ``key`` (no config is composed
+    for them: the annotation decides, as in ``check_config``)."""
+    from omegaconf import OmegaConf
+
+    from deepimg.config import compose as config
+    from deepimg.config.constraints import accepts, describe
+
+    parent, _, leaf = key.rpartition(".")
+    node = OmegaConf.select(cfg, parent) if parent else cfg
+    if parent and (node is None or "_target_" not in node):
+        return
+    hint = (
+        config.signature_hints(node._target_, parent)[0].get(leaf)
+        if parent
+        else config.TOP_LEVEL.get(leaf)
+    )
+    if hint is None:
+        return
+    for text in values:
+        value = float(text) if "." in text or "e" in text.lower() else int(text)
+        if not accepts(hint, value):
+            raise UserError(f"{key}={text} is not accepted; expected {describe(hint)}")
 
 
 def check_launcher(overrides: list[str]) -> None:

@@ -16,6 +16,7 @@ from omegaconf import DictConfig
 
 from deepimg.errors import UserError
 
+LISTED = 100  # a longer range is handed to Hydra as range(a,b+1,step)
 RANGE = re.compile(r"^(-?\d+)\.\.(-?\d+)(?::(\d+))?$")
 OVERRIDE = re.compile(r"^(?P<key>[A-Za-z_][\w.\-/@]*)=(?P<value>.*)$", re.DOTALL)
 
@@ -30,6 +31,8 @@ def expand_range(value: str) -> str | None:
         raise UserError(
             f"range '{value}' is empty; write A..B or A..B:STEP with A <= B and STEP >= 1"
         )
+    if (stop - start) // step + 1 > LISTED:  # Hydra's own range: never a list of a million
+        return f"range({start},{stop + 1},{step})"
     return ",".join(str(v) for v in range(start, stop + 1, step))
 
 

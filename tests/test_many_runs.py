@@ -112,7 +112,7 @@ def test_the_trackers_hold_one_run_per_job(tmp_path: Path) -> None:
     for run in runs:
         assert (run / "metrics.csv").is_file()  # the CSV logger is always kept
     check_tensorboard(runs)
-    check_mlflow(tmp_path / "outputs" / "mlruns", runs)
+    check_mlflow(tmp_path / "outputs" / "mlflow.db", runs)
     check_wandb(runs)
 
 
@@ -130,10 +130,11 @@ def check_tensorboard(runs: list[Path]) -> None:
 
 
 def check_mlflow(store: Path, runs: list[Path]) -> None:
-    os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+    """The default store is a SQLite database, readable without MLflow 3's file-store opt-in."""
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(store.as_uri())
+    assert "MLFLOW_ALLOW_FILE_STORE" not in os.environ
+    client = MlflowClient(f"sqlite:///{store}")
     experiment = client.get_experiment_by_name("sweep")  # the sweep's folder names it
     found = client.search_runs([experiment.experiment_id])
     assert sorted(r.info.run_name for r in found) == ["sweep/0", "sweep/1"]

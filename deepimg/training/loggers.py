@@ -78,14 +78,15 @@ def named(entry: DictConfig, run_dir: Path) -> dict[str, Any]:
     sweep = sweep_of(run_dir)
     names: dict[str, Any] = {}
     if target == "MLFlowLogger":
-        if entry.get("tracking_uri") is None:
-            names["tracking_uri"] = (Path.cwd() / "outputs" / "mlruns").as_uri()
+        if entry.get("tracking_uri") is None:  # MLflow's advice: a database, not a folder
+            names["tracking_uri"] = f"sqlite:///{Path.cwd() / 'outputs' / 'mlflow.db'}"
+            (Path.cwd() / "outputs").mkdir(exist_ok=True)
         if entry.get("experiment_name") is None:
             names["experiment_name"] = relative(sweep) if sweep else "deepimg"
         if entry.get("run_name") is None:
             names["run_name"] = relative(run_dir)
         uri = str(entry.get("tracking_uri") or names["tracking_uri"])
-        if "://" not in uri or uri.startswith("file:"):  # MLflow 3 asks for this opt-in
+        if "://" not in uri or uri.startswith("file:"):  # the folder store: MLflow 3's opt-in
             os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
     elif target == "WandbLogger":
         if entry.get("name") is None:

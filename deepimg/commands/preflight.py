@@ -250,6 +250,7 @@ def check_fit_to_data(variants: list[DictConfig]) -> None:
     """
     from deepimg.training.build import build_datamodule, build_module
     from deepimg.training.loggers import check_trackers
+    from deepimg.training.memory import check_memory
 
     datamodules = {}
     for cfg in variants:
@@ -258,6 +259,7 @@ def check_fit_to_data(variants: list[DictConfig]) -> None:
         key = OmegaConf.to_yaml(cfg.dataset)  # augmentation never changes the shape
         if key not in datamodules:
             datamodules[key] = build_datamodule(cfg)
+        check_memory(cfg, datamodules[key])  # before the network is built for real
         build_module(cfg, datamodules[key])
 
 

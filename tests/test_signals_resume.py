@@ -159,3 +159,48 @@ def test_a_sent_sweep_cannot_run_code_through_its_multirun_yaml(tmp_path: Path) 
     result = run_cli("train", f"resume={sweep}", cwd=tmp_path)
     assert_one_line_error(result, "augmentation._target_='builtins.open'", "refusing")
     assert not victim.exists() and not (sweep / "0").exists()
+
+
+def test_ctrl_c_on_a_joblib_sweep_stops_its_workers_and_every_job_has_a_status(
+    tmp_path: Path,
+) -> None:
+    """Ctrl+C reaches the terminal's whole process group: deepimg and joblib's workers. The
+    workers end their jobs with a record, none is left running, and resume=SWEEP finishes the
+    sweep through joblib again."""
+    sweep = tmp_path / "sweep"
+    env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1", "HYDRA_FULL_ERROR": "0",
+           "DEEPIMG_DATA": str(tmp_path / ".deepimg-cache")}  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "deepimg.cli", "train", *RUN, "bits=1,2,3,4", "-m",
+         "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,  # its own process group, as a terminal gives a command
+    )  # fmt: skip
+    deadline = time.monotonic() + 300
+    while not list(sweep.glob("*/checkpoints/last.ckpt")):
+        assert process.poll() is None, process.communicate()[1]
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl+C does
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 130, err[-2000:]
+    assert group_ends(process.pid, within=30), "a worker of the sweep is still running"
+    started = [run for run in sweep.iterdir() if (run / ".hydra").is_dir()]
+    statuses = {metrics(run)["status"] for run in started}
+    assert started and statuses <= {"interrupted", "completed"} and "interrupted" in statuses
+    resumed = run_cli("train", f"resume={sweep}", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "through joblib, as the sweep ran: 2 jobs at a time" in resumed.stdout
+    assert {metrics(sweep / str(n))["status"] for n in range(4)} == {"completed"}
+
+
+def group_ends(group: int, within: float) -> bool:
+    """Whether every process of ``group`` ends within ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    return False

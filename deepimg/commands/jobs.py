@@ -25,8 +25,12 @@ JOBS: list[tuple[Path, str | None]] = []
 
 
 def train_job(cfg: DictConfig) -> float | None:
-    """What Hydra runs, once per job of a sweep."""
-    return run_job(cfg)
+    """What Hydra runs, once per job of a sweep: in this process, or in a worker of a parallel
+    launcher (joblib, submitit), where a signal must end the job with its record too."""
+    from deepimg.commands.signals import interruptible
+
+    with interruptible():
+        return run_job(cfg)
 
 
 def run_job(cfg: DictConfig, resume_from: Path | None = None) -> float | None:
@@ -46,7 +50,7 @@ def run_job(cfg: DictConfig, resume_from: Path | None = None) -> float | None:
     try:
         metrics = train(cfg, resume_from)
     except UserError as err:
-        fail("train", err)
+        fail(err)
     except RunInterrupted:
         raise
     except Exception as err:  # noqa: BLE001 - any fault of one job: record it, go on

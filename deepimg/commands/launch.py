@@ -13,7 +13,12 @@ from deepimg.errors import UserError
 
 
 def train_command(args: list[str]) -> None:
-    from deepimg.commands.signals import RunInterrupted, interruptible
+    from deepimg.commands.signals import (
+        RunInterrupted,
+        interruptible,
+        mark_interrupted,
+        stop_workers,
+    )
 
     refuse_rerun(args)
     resume = [a.partition("=")[2] for a in args if a.startswith("resume=")]
@@ -30,6 +35,8 @@ def train_command(args: list[str]) -> None:
                 folder = swept_folder(args)
                 run_hydra(train_job, args, "train")
     except RunInterrupted as stop:
+        stop_workers()  # a parallel launcher's workers end their jobs with a record
+        mark_interrupted(folder if not resume else None, stop.signum)
         say_interrupted(stop, folder or stop.run_dir)
         sys.exit(stop.exit_code)
     sum_up_jobs(None if resume else folder)
@@ -54,10 +61,9 @@ def say_interrupted(stop, folder: Path | None) -> None:
 
 
 def resume_command(overrides: list[str], folder: Path) -> None:
-    """``deepimg train resume=DIR [trainer.max_epochs=N]``: see ``deepimg.commands.resume``."""
-    import logging
-
-    from deepimg.commands.resume import log_to, plan
+    """``deepimg train resume=DIR [trainer.max_epochs=N]``: see ``deepimg.commands.resume``.
+    A sweep that joblib ran resumes through joblib again, as many jobs at a time."""
+    from deepimg.commands.resume import plan
 
     jobs, completed = plan(folder, overrides)
     if not jobs:
@@ -72,10 +78,54 @@ def resume_command(overrides: list[str], folder: Path) -> None:
             f"deepimg train: resuming {len(jobs) - len(longer)} runs in {folder} "
             f"({completed} completed already)"
         )
+    workers = parallel_workers(folder)
+    if workers > 1 and len(jobs) > 1:
+        from joblib import Parallel, delayed
+
+        print(f"deepimg train: through joblib, as the sweep ran: {workers} jobs at a time")
+        Parallel(n_jobs=workers)(delayed(resume_job)(job, workers) for job in jobs)
+        return
     for job in jobs:
-        handler = log_to(job.run_dir)
-        try:
+        resume_job(job)
+
+
+def resume_job(job, workers: int = 1) -> None:
+    """One job of a resume, logged into its run's train.log as Hydra logs a job; in a joblib
+    worker (``workers`` > 1), with its share of the cores and its own signal handling."""
+    import logging
+
+    from deepimg.commands.resume import log_to
+    from deepimg.commands.signals import interruptible
+
+    if workers > 1 and job.cfg.get("threads") is None:  # as the launcher shared the cores
+        from deepimg.commands.launchers import cpu_cores
+
+        job.cfg.threads = max(1, cpu_cores() // workers)
+    handler = log_to(job.run_dir)
+    try:
+        with interruptible():
             run_job(job.cfg, job.last)
-        finally:
-            logging.getLogger().removeHandler(handler)
-            handler.close()
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+
+
+def parallel_workers(folder: Path) -> int:
+    """How many jobs the sweep in ``folder`` ran at a time: joblib's ``n_jobs`` when its
+    launcher ran it and joblib is installed; otherwise 1 (one after another, in this process).
+    The file is read as data (``config.received``)."""
+    import importlib.util
+
+    from deepimg.commands.launchers import cpu_cores, parallel_jobs
+    from deepimg.config.received import read_yaml
+
+    try:
+        saved = read_yaml(folder / "multirun.yaml") or {}
+        launcher = saved["hydra"]["launcher"]
+        target = str(launcher.get("_target_", ""))
+        n_jobs = int(launcher.get("n_jobs") or -1)
+    except Exception:  # noqa: BLE001 - not a joblib sweep, or unreadable: one at a time
+        return 1
+    if "joblib" not in target or importlib.util.find_spec("joblib") is None:
+        return 1
+    return parallel_jobs(n_jobs, cpu_cores())

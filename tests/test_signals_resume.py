@@ -204,3 +204,18 @@ def group_ends(group: int, within: float) -> bool:
             return True
         time.sleep(0.2)
     return False
+
+
+def test_a_submitit_sweep_resumes_through_submitit(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    ran = run_cli(
+        "train", "dataset=digits", "analysis=none", "trainer.max_epochs=1", "bits=1,2", "-m",
+        "hydra/launcher=submitit_local", f"hydra.sweep.dir={sweep}", cwd=tmp_path,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    for run in (sweep / "0", sweep / "1"):
+        (run / "metrics.json").unlink()  # as if both were stopped after their last epoch
+    resumed = run_cli("train", f"resume={sweep}", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "through submitit, as the sweep ran: 2 local jobs" in resumed.stdout
+    assert {metrics(sweep / str(n))["status"] for n in range(2)} == {"completed"}

@@ -78,12 +78,22 @@ def resume_command(overrides: list[str], folder: Path) -> None:
             f"deepimg train: resuming {len(jobs) - len(longer)} runs in {folder} "
             f"({completed} completed already)"
         )
-    workers = parallel_workers(folder)
-    if workers > 1 and len(jobs) > 1:
+    launcher, workers = sweep_launcher(folder)
+    if launcher == "joblib" and workers > 1 and len(jobs) > 1:
         from joblib import Parallel, delayed
 
         print(f"deepimg train: through joblib, as the sweep ran: {workers} jobs at a time")
         Parallel(n_jobs=workers)(delayed(resume_job)(job, workers) for job in jobs)
+        return
+    if launcher == "submitit_local" and len(jobs) > 1:
+        import submitit
+
+        print(f"deepimg train: through submitit, as the sweep ran: {len(jobs)} local jobs")
+        executor = submitit.AutoExecutor(folder=folder / ".submitit" / "resume", cluster="local")
+        executor.update_parameters(timeout_min=24 * 60)
+        submitted = [executor.submit(resume_job, job, len(jobs)) for job in jobs]
+        for job in submitted:
+            job.result()
         return
     for job in jobs:
         resume_job(job)
@@ -110,22 +120,24 @@ def resume_job(job, workers: int = 1) -> None:
         handler.close()
 
 
-def parallel_workers(folder: Path) -> int:
-    """How many jobs the sweep in ``folder`` ran at a time: joblib's ``n_jobs`` when its
-    launcher ran it and joblib is installed; otherwise 1 (one after another, in this process).
-    The file is read as data (``config.received``)."""
+def sweep_launcher(folder: Path) -> tuple[str, int]:
+    """The launcher the sweep in ``folder`` ran under, where deepimg can use it again:
+    ("joblib", its jobs at a time) or ("submitit_local", 0) when that package is installed,
+    else ("sequential", 1): one after another in this process (SLURM jobs included: a resume
+    on a cluster's login node runs what is left here, or resubmit the sweep's command). The
+    file is read as data (``config.received``)."""
     import importlib.util
 
     from deepimg.commands.launchers import cpu_cores, parallel_jobs
     from deepimg.config.received import read_yaml
 
     try:
-        saved = read_yaml(folder / "multirun.yaml") or {}
-        launcher = saved["hydra"]["launcher"]
+        launcher = (read_yaml(folder / "multirun.yaml") or {})["hydra"]["launcher"]
         target = str(launcher.get("_target_", ""))
-        n_jobs = int(launcher.get("n_jobs") or -1)
-    except Exception:  # noqa: BLE001 - not a joblib sweep, or unreadable: one at a time
-        return 1
-    if "joblib" not in target or importlib.util.find_spec("joblib") is None:
-        return 1
-    return parallel_jobs(n_jobs, cpu_cores())
+    except Exception:  # noqa: BLE001 - not a sweep's folder, or unreadable: one at a time
+        return "sequential", 1
+    if "joblib" in target and importlib.util.find_spec("joblib") is not None:
+        return "joblib", parallel_jobs(int(launcher.get("n_jobs") or -1), cpu_cores())
+    if target.endswith("LocalLauncher") and importlib.util.find_spec("submitit") is not None:
+        return "submitit_local", 0
+    return "sequential", 1

@@ -66,3 +66,12 @@ def test_a_run_at_the_level_of_a_guess_gets_a_warning() -> None:
         restore, {"test/psnr": 20.0, "test/psnr_baseline": 21.0}
     )
     assert learned_nothing(restore, {"test/psnr": 25.0, "test/psnr_baseline": 21.0}) is None
+
+
+def test_run_folders_of_numbers_and_names_sort_numbers_first(tmp_path: Path) -> None:
+    """A sweep folder with runs 1, 2, 10 and one named baseline: sorted without comparing a
+    number with a name (which crashed report, eval ckpt=DIR and sweeps into the folder)."""
+    for name in ("10", "baseline", "2", "1"):
+        (tmp_path / name / ".hydra").mkdir(parents=True)
+        (tmp_path / name / ".hydra" / "overrides.yaml").write_text("[]\n")
+    assert [p.name for p in find_runs(tmp_path)] == ["1", "2", "10", "baseline"]

@@ -9,6 +9,7 @@ import pytest
 from scipy import stats
 
 from deepimg.analysis.statistics import (
+    Comparison,
     PairingError,
     check_same_images,
     compare_per_image,
@@ -103,3 +104,15 @@ def test_a_few_changed_answers_are_no_shown_difference() -> None:
     result = compare_per_image("test/acc", {0: many}, {0: reference}, ("a", "b"))
     assert result.high < 0 and result.p < 1e-6
     assert result.low < -60 / 718 < result.high
+
+
+def test_a_ci_that_excludes_zero_with_a_test_that_disagrees_is_no_shown_difference() -> None:
+    """At the margin the bootstrap CI can exclude 0 while the exact test gives p > 0.05 (a
+    cameras sweep: -0.0020 [-0.0040, -0.0000], McNemar p = 0.053): not shown."""
+    edge = Comparison("test/acc", "a", "b", -0.002, -0.004, -1e-6, 2, 10_000, "McNemar", 0.053)
+    assert not edge.shown and edge.sentence().endswith("no difference shown")
+    both = Comparison("test/acc", "a", "b", -0.002, -0.004, -1e-6, 2, 10_000, "McNemar", 0.01)
+    assert both.shown
+    corrected = Comparison("test/acc", "a", "b", -0.002, -0.004, -1e-6, 2, 10_000, "McNemar",
+                           0.01, p_holm=0.06)  # fmt: skip
+    assert not corrected.shown

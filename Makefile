@@ -48,8 +48,9 @@ lint:  ## ruff: style and common bugs
 	$(BIN)/ruff check deepimg tests scripts
 	$(BIN)/ruff format --check deepimg tests scripts
 
-bench:  ## time deepimg's training loop against a hand-written PyTorch loop
+bench:  ## time deepimg's training loop against a hand-written one, then what surrounds it
 	$(BIN)/python scripts/bench_train.py
+	$(BIN)/python scripts/bench_startup.py
 
 docs:  ## build the manual (docs/, MkDocs) into site/, strict: a broken link fails it
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site

@@ -1,0 +1,98 @@
+"""Benchmark: what a user waits for besides training, each figure from real `deepimg` processes.
+
+* **refusal**: ``deepimg train physical_layer=quantize bits=0``, from start to the one line;
+* **help**: ``deepimg train --help``;
+* **fixed cost of a run**: the wall time of ``deepimg train dataset.train_size=1000
+  trainer.max_epochs=1 analysis=none`` less its training time (``train_time_s``);
+* **per extra sweep job**: a sweep of 3 seeds against one of 1, less the extra training;
+* **analysis=basic**: the same run with the basic figures, less the run without them.
+
+Each is the median of ``--repeats`` runs (refusal and help) or one run (the others), in a
+temporary folder. Figures vary with the machine's load: run it on a quiet machine. The last
+line printed is JSON.
+
+    python scripts/bench_startup.py [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+DEEPIMG = [str(Path(sys.executable).with_name("deepimg"))]  # the console script, as users run it
+SMALL = ["dataset.train_size=1000", "trainer.max_epochs=1", "trainer.enable_progress_bar=false"]
+
+
+def timed(args: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProcess]:
+    """The wall time of one ``deepimg`` process, and its result."""
+    start = time.perf_counter()
+    result = subprocess.run([*DEEPIMG, *args], cwd=cwd, capture_output=True, text=True)
+    return time.perf_counter() - start, result
+
+
+def median_wall(args: list[str], cwd: Path, repeats: int, expect: int) -> float:
+    walls = []
+    for _ in range(repeats):
+        wall, result = timed(args, cwd)
+        if result.returncode != expect:
+            sys.exit(f"deepimg {' '.join(args)} gave {result.returncode}: {result.stderr[-500:]}")
+        walls.append(wall)
+    return statistics.median(walls)
+
+
+def trained_seconds(folder: Path) -> float:
+    """The training time that the runs under ``folder`` recorded, summed."""
+    runs = list(folder.rglob("metrics.json"))
+    return sum(json.loads(p.read_text())["train_time_s"] for p in runs)
+
+
+def run_wall(name: str, extra: list[str], cwd: Path, sweep: bool = False) -> tuple[float, float]:
+    """Wall time and recorded training time of a run (or sweep) into ``cwd/name``."""
+    where = f"hydra.sweep.dir={name}" if sweep else f"hydra.run.dir={name}"
+    wall, result = timed(["train", *SMALL, *extra, where], cwd)
+    if result.returncode != 0:
+        sys.exit(f"deepimg train {' '.join(extra)} failed: {result.stderr[-800:]}")
+    return wall, trained_seconds(cwd / name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="runs of refusal and help")
+    args = parser.parse_args()
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    with tempfile.TemporaryDirectory() as tmp:
+        cwd = Path(tmp)
+        figures: dict[str, float] = {}
+        bad = ["train", "physical_layer=quantize", "bits=0"]
+        figures["refusal_s"] = median_wall(bad, cwd, args.repeats, expect=2)
+        print(f"refusal (bits=0):          {figures['refusal_s']:.2f} s")
+        figures["help_s"] = median_wall(["train", "--help"], cwd, args.repeats, expect=0)
+        print(f"deepimg train --help:      {figures['help_s']:.2f} s")
+
+        wall, train = run_wall("one", ["analysis=none"], cwd)
+        figures["run_wall_s"], figures["run_train_s"] = wall, train
+        figures["fixed_cost_s"] = wall - train
+        print(f"one run: {wall:.1f} s wall, {train:.1f} s training: fixed cost "
+              f"{figures['fixed_cost_s']:.1f} s")  # fmt: skip
+
+        wall1, train1 = run_wall("sweep1", ["analysis=none", "seed=0", "-m"], cwd, sweep=True)
+        wall3, train3 = run_wall("sweep3", ["analysis=none", "seed=0,1,2", "-m"], cwd, sweep=True)
+        figures["per_sweep_job_s"] = ((wall3 - train3) - (wall1 - train1)) / 2
+        print(f"sweep of 1: {wall1:.1f} s, of 3: {wall3:.1f} s: each extra job costs "
+              f"{figures['per_sweep_job_s']:.1f} s besides its training")  # fmt: skip
+
+        wall_b, train_b = run_wall("basic", ["analysis=basic"], cwd)
+        figures["analysis_basic_s"] = (wall_b - train_b) - figures["fixed_cost_s"]
+        print(f"analysis=basic adds {figures['analysis_basic_s']:.1f} s")
+    print(json.dumps({k: round(v, 2) for k, v in figures.items()}))
+
+
+if __name__ == "__main__":
+    main()

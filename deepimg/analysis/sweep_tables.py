@@ -112,6 +112,16 @@ def display_columns(summary: pd.DataFrame) -> list[str]:
     return [c for c in summary.columns if not c.endswith("_std")]
 
 
+def legend(summary: pd.DataFrame) -> str:
+    """What a cell's ± means, where rows pool several seeds: the spread, not the CI."""
+    if "n" not in summary or not (pd.to_numeric(summary["n"], errors="coerce") > 1).any():
+        return ""
+    return (
+        "Each cell: mean ± standard deviation over the n seeds; the best is starred where its "
+        "difference to the runner-up is shown. The 95% CIs are in the answers and on the plots."
+    )
+
+
 def to_markdown(
     summary: pd.DataFrame,
     failed: pd.DataFrame,
@@ -128,6 +138,8 @@ def to_markdown(
         "| " + " | ".join(markdown.escape(cell(row, c, metrics, best)) for c in columns) + " |"
         for _, row in summary.iterrows()
     ]
+    if legend(summary):
+        lines += ["", legend(summary)]
     if len(failed):
         lines += ["", f"**Failed runs ({len(failed)})**, with why:", ""]
         lines += [
@@ -149,7 +161,7 @@ def print_table(
     console = Console()
     for answer in answers or []:
         console.print(f"[bold]{escape(answer)}[/bold]", soft_wrap=True)  # one line each
-    table = Table(title=title, header_style="bold")
+    table = Table(title=title, header_style="bold", caption=legend(summary) or None)
     columns = display_columns(summary)
     for c in columns:
         table.add_column(escape(c), justify="right")

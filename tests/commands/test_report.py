@@ -63,6 +63,7 @@ def test_failed_runs_are_listed_and_plots_made(sweep: Path) -> None:
     md = (sweep / "report" / "summary.md").read_text()
     assert "Failed runs (1)" in md and str(sweep / "5") in md
     assert "| 1 | 0.6100 ± 0.0100 | 3 |" in md
+    assert "mean ± standard deviation over the n seeds" in md  # the spread, not the CI
     plot = sweep / "report" / "test_acc_vs_bits.png"
     assert plot.is_file() and plot.stat().st_size > 1000
 

@@ -92,10 +92,10 @@ class ColorFilterArray(PhysicalLayer):
         y(i, j) = e(i, j) / (photons g(i, j))                   (unitless, ~mu)
 
     so a white pixel reads the same value as without noise from three times the photons of a
-    colour pixel. The noise is the ``noise`` layer's (``deepimg/physics/noise.py``): in
-    training its reparameterised Gaussian surrogate ``mean + sqrt(mean + read_noise_e^2) eps``
-    (gradients reach the scene and the filters), in evaluation exact Poisson and Gaussian
-    draws seeded by ``noise_seed`` and the batch. ``phase_channels=true`` appends the filters
+    colour pixel. The noise is the ``noise`` layer's (``deepimg/physics/noise.py``): exact
+    Poisson and Gaussian draws, in training with the gradient straight through the Poisson
+    draw to its mean (so it reaches the scene and the filters), in evaluation seeded by
+    ``noise_seed`` and the batch. ``phase_channels=true`` appends the filters
     ``f_c(i, j)`` as three more channels (Henz et al. 2018), ``(4, H, W)``, so a network knows
     which filter each pixel has (``to_scene`` demosaics channel 0, so a task that reads the
     classical estimate, as restoration does, does not see them).

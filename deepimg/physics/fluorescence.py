@@ -132,7 +132,7 @@ class Fluorescence(PhysicalLayer):
 
     ``photons`` is the mean photon count per pixel from a fluorophore at concentration 1
     behind a filter that passes everything (null: no noise); the noise is the ``noise``
-    layer's (a Gaussian surrogate in training, exact seeded Poisson in evaluation). A filter
+    layer's (exact Poisson counts, seeded in evaluation, straight-through in training). A filter
     that passes everything measures the sum of the concentrations.
 
     ``fluorophores`` names K dyes of ``DYES`` (Gaussian emission peaks, see the module), or

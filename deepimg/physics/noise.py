@@ -24,10 +24,12 @@ class Noise(PhysicalLayer):
     quantum efficiency, ``dark_e`` the mean dark electrons per exposure, ``read_noise_e``
     the read noise in e- rms, ``full_well_e`` the capacity in e-.
 
-    Training uses a differentiable surrogate, ``e = mu_e + sqrt(mu_e + read_noise_e^2) * eps``
-    with ``eps ~ N(0, 1)`` (same mean and variance, reparameterised). Evaluation (``eval()``)
-    draws exact Poisson and Gaussian noise from a generator seeded by ``noise_seed`` and the
-    batch's content, so every run sees the same noise on the same test images.
+    Training draws the same noise, exact Poisson counts, and passes the gradient straight
+    through the shot noise to its mean (``d e / d mu_e = 1``, the derivative of ``E[e]``): the
+    network trains on the images it is tested on, down to one photon a pixel, where a Gaussian
+    of the same variance would be far from the counts 0, 1, 2, ... Evaluation (``eval()``)
+    draws from a generator seeded by ``noise_seed`` and the batch's content, so every run sees
+    the same noise on the same test images.
     """
 
     @checked_arguments
@@ -49,15 +51,14 @@ class Noise(PhysicalLayer):
         return self.qe * self.photons * x.clamp_min(0) + self.dark_e
 
     def electrons(self, x: torch.Tensor) -> torch.Tensor:
-        """Noisy electron counts: the surrogate in training, exact and seeded in evaluation."""
+        """Noisy electron counts: exact in both modes, seeded in evaluation; in training the
+        gradient reaches the mean straight through the Poisson draw."""
         mu = self.mean_electrons(x)
-        if self.training:
-            # The floor keeps the gradient of the square root finite on black pixels (mu = 0).
-            std = torch.sqrt((mu + self.read_noise_e**2).clamp_min(1e-6))
-            return mu + std * torch.randn_like(mu)
-        generator = F.batch_generator(x, self.noise_seed)
+        generator = None if self.training else F.batch_generator(x, self.noise_seed)
         shot = torch.poisson(mu.detach(), generator=generator)
         read = torch.randn(mu.shape, generator=generator, device=x.device, dtype=mu.dtype)
+        if self.training:
+            shot = mu + (shot - mu).detach()
         return shot + self.read_noise_e * read
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -29,7 +31,16 @@ def test_read_noise_std_is_as_set() -> None:
     assert e.std().item() == pytest.approx(3.0, rel=0.03) and abs(e.mean().item()) < 0.05
 
 
-def test_training_surrogate_has_the_same_mean_and_variance() -> None:
+def test_training_sees_exact_photon_counts_at_one_photon_a_pixel() -> None:
+    """At 1 photon a pixel the counts are 0, 1, 2, ... in training as in evaluation (a
+    Gaussian of the same variance would train the network on values it never meets)."""
+    layer = Noise(SHAPE, photons=1.0).train()
+    e = layer.electrons(flat(1.0))
+    assert torch.equal(e, e.round()) and (e >= 0).all()
+    assert (e == 0).float().mean().item() == pytest.approx(math.exp(-1), abs=0.01)
+
+
+def test_training_noise_has_the_same_mean_and_variance() -> None:
     layer = Noise(SHAPE, photons=40, read_noise_e=2.0, dark_e=3.0).train()
     e = layer.electrons(flat(0.5))
     assert e.mean().item() == pytest.approx(23.0, rel=0.02)

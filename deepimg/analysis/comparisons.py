@@ -211,10 +211,27 @@ def margin_answer(
     n = at[best]
     count = f"{n['seeds']} seeds" + (f" × {n['images']:,} test images" if n["images"] else "")
     where = f" ({context})" if context else ""
-    if enough == best:
+    if enough == best:  # the smallest setting is the best: say which others come close
+        target = n["mean"]
+        near = [
+            f"{s:g}"
+            for s in settings
+            if s != best
+            and (
+                at[s]["mean"] <= target + MARGIN * abs(target)
+                if lower_is_better
+                else at[s]["mean"] >= target - MARGIN * abs(target)
+            )
+        ]
+        others = (
+            f"{param}={', '.join(near)} {'comes' if len(near) == 1 else 'come'} within "
+            f"{100 * MARGIN:g}% of it"
+            if near
+            else f"no other setting comes within {100 * MARGIN:g}% of it"
+        )
         return (
-            f"{param}{where}: the best {metric} is at {param}={best:g}, {shown(n)}; no other "
-            f"setting comes within {100 * MARGIN:g}% of it (95% CI, {count})"
+            f"{param}{where}: the best {metric} is at {param}={best:g}, {shown(n)}; {others} "
+            f"(95% CI, {count})"
         )
     reach = (
         f"comes within {100 * MARGIN:g}% of"

@@ -377,6 +377,25 @@ def test_a_numeric_sweep_states_the_smallest_setting_near_the_best_with_cis(
     assert md.startswith("- bits: bits=4 reaches 99%")
 
 
+def test_when_the_smallest_setting_is_the_best_the_answer_names_those_as_good(
+    tmp_path: Path, capsys
+) -> None:
+    """At 1 photon a pixel every bit depth reads the same: bits 1 and 8 tie, and the answer
+    says that 8 comes within 1% of the best, never that no other setting does."""
+    rng = np.random.default_rng(2)
+    prints = rng.random(500)
+    right = (rng.random(500) < 0.77).astype(float)
+    for n, bits in enumerate((1, 8)):
+        run = tmp_path / str(n)
+        make_run(run, [f"physical_layer.bits={bits}", "seed=0"],
+                 {"physical_layer": {"bits": bits}, "seed": 0},
+                 {"test/acc": float(right.mean())})  # fmt: skip
+        with_per_image(run, right, prints)
+    report([tmp_path], metrics=["test/acc"])
+    answer = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("bits"))
+    assert "the best test/acc is at bits=1" in answer and "bits=8 comes within 1% of it" in answer
+
+
 def test_runs_on_different_images_are_not_paired_and_say_so(tmp_path: Path) -> None:
     for n, (learnable, shift) in enumerate((("false", 0.0), ("true", 1.0))):
         run = tmp_path / str(n)

@@ -26,6 +26,7 @@ from deepimg.analysis.statistics import (
     compare_per_image,
     compare_seed_means,
     holm,
+    is_within,
     mean_ci,
     seed_mean_ci,
     within_margin,
@@ -212,16 +213,10 @@ def margin_answer(
     count = f"{n['seeds']} seeds" + (f" × {n['images']:,} test images" if n["images"] else "")
     where = f" ({context})" if context else ""
     if enough == best:  # the smallest setting is the best: say which others come close
-        target = n["mean"]
         near = [
             f"{s:g}"
             for s in settings
-            if s != best
-            and (
-                at[s]["mean"] <= target + MARGIN * abs(target)
-                if lower_is_better
-                else at[s]["mean"] >= target - MARGIN * abs(target)
-            )
+            if s != best and is_within(at[s]["mean"], n["mean"], lower_is_better, MARGIN)
         ]
         others = (
             f"{param}={', '.join(near)} {'comes' if len(near) == 1 else 'come'} within "

@@ -238,11 +238,13 @@ def within_margin(
     best = int(np.nanargmin(values) if lower_is_better else np.nanargmax(values))
     target = values[best]
     for i in order:
-        ok = (
-            values[i] <= target * (1 + margin)
-            if lower_is_better
-            else values[i] >= target * (1 - margin if target >= 0 else 1 + margin)
-        )
-        if ok:
+        if is_within(values[i], target, lower_is_better, margin):
             return settings[best], settings[i]
     return settings[best], settings[best]
+
+
+def is_within(value: float, best: float, lower_is_better: bool, margin: float) -> bool:
+    """Whether ``value`` is within ``margin`` (relative) of ``best``, in the metric's direction."""
+    if lower_is_better:
+        return value <= best * (1 + margin)
+    return value >= best * (1 - margin if best >= 0 else 1 + margin)

@@ -16,6 +16,7 @@ from deepimg.models.layers import last_linear
 from deepimg.models.standardize import Standardize
 from deepimg.physics.base import PhysicalLayer
 from deepimg.tasks.base import Task
+from deepimg.training.gathered import GatheredUpdates
 from deepimg.training.regularization import Regularization
 from deepimg.training.tta import TTA, views
 
@@ -76,6 +77,9 @@ class ImagingModule(pl.LightningModule):
         for stage in STAGES:  # train_metrics, val_metrics, test_metrics; *_loss likewise
             setattr(self, f"{stage}_metrics", MetricCollection(task.metrics(), prefix=f"{stage}/"))
             setattr(self, f"{stage}_loss", MeanMetric())
+        self.gathered = {
+            stage: GatheredUpdates(getattr(self, f"{stage}_metrics")) for stage in STAGES
+        }
         baseline = task.baseline_metrics()
         self.baseline_metrics = (
             MetricCollection(baseline, prefix="test/", postfix="_baseline") if baseline else None
@@ -107,7 +111,7 @@ class ImagingModule(pl.LightningModule):
         target = self.task.target(batch)
         prediction, network_input, _ = self.infer(scenes)
         loss = self.task.loss(prediction, target)
-        getattr(self, f"{stage}_metrics").update(self.task.score(prediction.detach()), target)
+        self.gathered[stage].update(self.task.score(prediction.detach()), target)
         if stage == "test" and self.baseline_metrics is not None:
             self.baseline_metrics.update(self.task.baseline(network_input.detach()), target)
         if stage == "test" and self.tta_metrics is not None:
@@ -151,7 +155,7 @@ class ImagingModule(pl.LightningModule):
         loss = lam * self.task.loss(prediction, target) + (1 - lam) * self.task.loss(
             prediction, target[partner]
         )
-        self.train_metrics.update(self.task.score(prediction.detach()), target)
+        self.gathered["train"].update(self.task.score(prediction.detach()), target)
         self.train_loss.update(loss.detach(), weight=len(scenes))
         return loss
 
@@ -161,6 +165,7 @@ class ImagingModule(pl.LightningModule):
         return self.task.combine([self.infer(view(scenes)).prediction for view in self.views])
 
     def _log_epoch(self, stage: str, prog_bar: bool = False) -> dict[str, torch.Tensor]:
+        self.gathered[stage].flush()
         metrics, loss = getattr(self, f"{stage}_metrics"), getattr(self, f"{stage}_loss")
         values = {**metrics.compute(), f"{stage}/loss": loss.compute()}
         metrics.reset()

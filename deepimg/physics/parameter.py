@@ -65,7 +65,10 @@ class PhysicalParameter(nn.Module):
         """The design in use: the hard one in evaluation; in training the relaxation, or
         once ``hardened`` the hard design itself, which a learnable parameter still moves
         through the relaxation's gradient (straight-through: forward the hardware, backward
-        the relaxation). A frozen one (``latent.requires_grad`` off) needs no gradient."""
+        the relaxation). That gradient is the relaxation's at temperature 1, not at the
+        annealed one: annealed to hard (a softmax at ``T = 100``), its gradient vanishes and
+        the design could no longer move. A frozen one (``latent.requires_grad`` off) needs
+        no gradient."""
         if not self.training:
             return self.design()
         if not (self.hardened and self.learnable):
@@ -73,7 +76,7 @@ class PhysicalParameter(nn.Module):
         hard = self.design()
         if not self.latent.requires_grad:
             return hard
-        relaxed = self.relaxed()
+        relaxed = self.constraint.relaxed(self.latent, 1.0)
         return hard + (relaxed - relaxed.detach())
 
     @torch.no_grad()

@@ -50,6 +50,24 @@ def test_hardened_training_sees_the_hard_design_with_the_relaxations_gradient() 
     assert torch.equal(parameter(), parameter.design()) and not parameter().requires_grad
 
 
+def test_the_hardened_gradient_survives_annealing() -> None:
+    """Annealed to its final temperature (after the joint stage), a softmax's gradient
+    underflows to zero; the hardened stage's straight-through gradient is the relaxation's
+    at temperature 1, so the design can still move."""
+    parameter = PhysicalParameter(
+        None, OneHot(dim=0, final_temperature=100.0), learnable=True,
+        latent=torch.tensor([[2.0], [0.0], [0.0], [0.0]]),
+    )  # fmt: skip
+    parameter.train()
+    parameter.anneal(1.0)
+    (parameter() * torch.tensor([[1.0], [-1.0], [0.0], [0.0]])).sum().backward()
+    assert parameter.latent.grad.abs().sum() == 0  # the annealed relaxation: no gradient
+    parameter.latent.grad = None
+    parameter.hardened = True
+    (parameter() * torch.tensor([[1.0], [-1.0], [0.0], [0.0]])).sum().backward()
+    assert parameter.latent.grad[0, 0] > 0 > parameter.latent.grad[1, 0]  # towards filter 1
+
+
 def test_warmup_and_decode_hold_the_design_joint_and_hardened_move_it() -> None:
     layer = Quantize((1, 4, 4), bits=2, learnable=True)
     for learning in (False, True):

@@ -55,26 +55,29 @@ class Stages:
 
     warmup: Annotated[int, Range(0)] = 0
     joint: Annotated[int, Range(0)] | None = None
-    hardened: Annotated[int, Range(0)] = 0
+    hardened: Annotated[int, Range(0)] | None = 0
     decode: Annotated[int, Range(0)] = 0
     decode_from: Literal["continue", "scratch"] = "continue"
 
     def plan(self, max_epochs: int, learnable: bool) -> list[Stage]:
         """The stages of a run of ``max_epochs`` epochs, in order; only decode for a fixed
-        design. A ``ValueError`` where the stages do not add up to the run."""
+        design. ``joint`` or else ``hardened`` may be null: it takes the epochs the others
+        leave. A ``ValueError`` where the stages do not add up to the run."""
         if not learnable:
             return [Stage("decode", 0, max_epochs)]
-        given = self.warmup + self.hardened + self.decode
-        joint = self.joint if self.joint is not None else max_epochs - given
-        if joint < 0 or given + joint != max_epochs:
-            raise ValueError(
-                f"the stages take {given + max(joint, 0)} epochs (warmup={self.warmup}, "
-                f"joint={self.joint}, hardened={self.hardened}, decode={self.decode}) but "
-                f"trainer.max_epochs={max_epochs}; make them add up, or leave stages.joint "
-                "null to give it the epochs left"
-            )
-        lengths = {"warmup": self.warmup, "joint": joint, "hardened": self.hardened}
+        lengths = {"warmup": self.warmup, "joint": self.joint, "hardened": self.hardened}
         lengths["decode"] = self.decode
+        rest = [name for name, n in lengths.items() if n is None]
+        given = sum(n for n in lengths.values() if n is not None)
+        if len(rest) > 1 or (rest and given > max_epochs) or (not rest and given != max_epochs):
+            shown = ", ".join(f"{k}={'null' if n is None else n}" for k, n in lengths.items())
+            raise ValueError(
+                f"the stages take {given} epochs ({shown}) but trainer.max_epochs="
+                f"{max_epochs}; make them add up, or leave one of stages.joint and "
+                "stages.hardened null to give it the epochs left"
+            )
+        if rest:
+            lengths[rest[0]] = max_epochs - given
         stages, start = [], 0
         for name in STAGES:
             if lengths[name]:

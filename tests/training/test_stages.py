@@ -33,6 +33,12 @@ def test_the_plan_splits_the_run_and_a_fixed_design_only_decodes() -> None:
         Stages(warmup=1, joint=3, hardened=1, decode=2).plan(5, learnable=True)
     with pytest.raises(ValueError, match="trainer.max_epochs=3"):
         stages.plan(3, learnable=True)  # warm-up, hardened and decode leave joint -1
+    warmed = Stages(warmup=1, joint=0, hardened=None, decode=1)  # stages=warmed
+    assert warmed.plan(5, learnable=True) == [
+        Stage("warmup", 0, 1), Stage("hardened", 1, 4), Stage("decode", 4, 5)
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="leave one of stages.joint and stages.hardened null"):
+        Stages(joint=None, hardened=None).plan(3, learnable=True)
 
 
 def test_hardened_training_sees_the_hard_design_with_the_relaxations_gradient() -> None:

@@ -124,3 +124,30 @@ def test_quick_form_runs(name: str, fmnist_root: Path, tmp_path: Path) -> None:
     metrics = _runs(tmp_path / "sweep")
     assert len(metrics) == 2, "seed 0 and the two values of the compared key"
     assert all(m["status"] == "completed" for m in metrics)
+
+
+COMPARISONS = sorted(p.stem for p in (EXPERIMENTS / "learned_vs_fixed").glob("*.yaml"))
+DESIGNS = {"cfa", "hdr", "one_bit", "mask", "pupil", "cameras", "pixel_layout", "fluorescence"}
+
+
+def test_every_learnable_design_of_the_readme_table_has_its_comparison() -> None:
+    assert set(COMPARISONS) == DESIGNS
+
+
+@pytest.mark.parametrize("name", sorted(DESIGNS))
+def test_a_comparison_is_paired_over_five_seeds_at_equal_epochs(name: str) -> None:
+    """experiment=learned_vs_fixed/NAME: fixed against learned, 5 seeds, and a learned run that
+    warms up on the start design and ends decoding the frozen one, in the fixed run's epochs."""
+    from deepimg.training.stages import Stages
+
+    cfg = compose([f"experiment=learned_vs_fixed/{name}"], with_hydra=True)
+    check_config(cfg)
+    params = dict(cfg.hydra.sweeper.params)
+    assert params["physical_layer.learnable"] == "false,true"
+    assert params["seed"] == "0,1,2,3,4"
+    swept = {k: v for k, v in params.items() if k not in ("physical_layer.learnable", "seed")}
+    assert all("," not in str(v) for k, v in swept.items() if k != "physical_layer.pupil_phase")
+    stages = Stages(**{k: v for k, v in cfg.stages.items() if k != "_target_"})
+    plan = stages.plan(cfg.trainer.max_epochs, learnable=True)
+    assert [s.name for s in plan][0] == "warmup" and plan[-1].name == "decode"
+    assert plan[-1].end == cfg.trainer.max_epochs  # learned and fixed train equally long

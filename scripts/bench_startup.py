@@ -3,7 +3,8 @@
 * **refusal**: ``deepimg train physical_layer=quantize bits=0``, from start to the one line;
 * **help**: ``deepimg train --help``;
 * **fixed cost of a run**: the wall time of ``deepimg train dataset.train_size=1000
-  trainer.max_epochs=1 analysis=none`` less its training time (``train_time_s``);
+  trainer.max_epochs=1 analysis=none`` less its training time (``train_time_s``: training
+  and validation), and less its test too (``test_time_s``: 10,000 test images): the overhead;
 * **per extra sweep job**: a sweep of 3 seeds against one of 1, less the extra training;
 * **analysis=basic**: the same run with the basic figures, less the run without them.
 
@@ -47,19 +48,22 @@ def median_wall(args: list[str], cwd: Path, repeats: int, expect: int) -> float:
     return statistics.median(walls)
 
 
-def trained_seconds(folder: Path) -> float:
-    """The training time that the runs under ``folder`` recorded, summed."""
-    runs = list(folder.rglob("metrics.json"))
-    return sum(json.loads(p.read_text())["train_time_s"] for p in runs)
+def recorded_seconds(folder: Path) -> tuple[float, float]:
+    """The fit (training and validation) and test times that the runs under ``folder``
+    recorded, each summed."""
+    runs = [json.loads(p.read_text()) for p in folder.rglob("metrics.json")]
+    return sum(m["train_time_s"] for m in runs), sum(m.get("test_time_s", 0.0) for m in runs)
 
 
-def run_wall(name: str, extra: list[str], cwd: Path, sweep: bool = False) -> tuple[float, float]:
-    """Wall time and recorded training time of a run (or sweep) into ``cwd/name``."""
+def run_wall(
+    name: str, extra: list[str], cwd: Path, sweep: bool = False
+) -> tuple[float, float, float]:
+    """Wall time, and recorded fit and test times, of a run (or sweep) into ``cwd/name``."""
     where = f"hydra.sweep.dir={name}" if sweep else f"hydra.run.dir={name}"
     wall, result = timed(["train", *SMALL, *extra, where], cwd)
     if result.returncode != 0:
         sys.exit(f"deepimg train {' '.join(extra)} failed: {result.stderr[-800:]}")
-    return wall, trained_seconds(cwd / name)
+    return wall, *recorded_seconds(cwd / name)
 
 
 def main() -> None:
@@ -76,19 +80,25 @@ def main() -> None:
         figures["help_s"] = median_wall(["train", "--help"], cwd, args.repeats, expect=0)
         print(f"deepimg train --help:      {figures['help_s']:.2f} s")
 
-        wall, train = run_wall("one", ["analysis=none"], cwd)
-        figures["run_wall_s"], figures["run_train_s"] = wall, train
+        wall, train, test = run_wall("one", ["analysis=none"], cwd)
+        figures["run_wall_s"], figures["run_train_s"], figures["run_test_s"] = wall, train, test
         figures["fixed_cost_s"] = wall - train
-        print(f"one run: {wall:.1f} s wall, {train:.1f} s training: fixed cost "
-              f"{figures['fixed_cost_s']:.1f} s")  # fmt: skip
+        figures["overhead_s"] = wall - train - test
+        print(f"one run: {wall:.1f} s wall, {train:.1f} s training, {test:.1f} s testing: "
+              f"{figures['fixed_cost_s']:.1f} s besides training, "
+              f"{figures['overhead_s']:.1f} s besides training and testing")  # fmt: skip
 
-        wall1, train1 = run_wall("sweep1", ["analysis=none", "seed=0", "-m"], cwd, sweep=True)
-        wall3, train3 = run_wall("sweep3", ["analysis=none", "seed=0,1,2", "-m"], cwd, sweep=True)
+        wall1, train1, test1 = run_wall("sweep1", ["analysis=none", "seed=0", "-m"], cwd, True)
+        wall3, train3, test3 = run_wall("sweep3", ["analysis=none", "seed=0,1,2", "-m"], cwd, True)
         figures["per_sweep_job_s"] = ((wall3 - train3) - (wall1 - train1)) / 2
+        figures["per_sweep_job_overhead_s"] = (
+            (wall3 - train3 - test3) - (wall1 - train1 - test1)
+        ) / 2
         print(f"sweep of 1: {wall1:.1f} s, of 3: {wall3:.1f} s: each extra job costs "
-              f"{figures['per_sweep_job_s']:.1f} s besides its training")  # fmt: skip
+              f"{figures['per_sweep_job_s']:.1f} s besides its training, "
+              f"{figures['per_sweep_job_overhead_s']:.1f} s besides training and testing")  # fmt: skip
 
-        wall_b, train_b = run_wall("basic", ["analysis=basic"], cwd)
+        wall_b, train_b, _ = run_wall("basic", ["analysis=basic"], cwd)
         figures["analysis_basic_s"] = (wall_b - train_b) - figures["fixed_cost_s"]
         print(f"analysis=basic adds {figures['analysis_basic_s']:.1f} s")
     print(json.dumps({k: round(v, 2) for k, v in figures.items()}))

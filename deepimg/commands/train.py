@@ -210,9 +210,11 @@ def fit_and_test(
     train_time = time.perf_counter() - start
     fit_metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     best = best_checkpoint(run_dir)
+    start = time.perf_counter()
     test_metrics = trainer.test(
         module, datamodule=datamodule, ckpt_path=best, verbose=False, weights_only=True
     )[0]
+    test_time = time.perf_counter() - start
 
     metrics = {
         **{k: v for k, v in fit_metrics.items() if not k.endswith("_step")},
@@ -220,7 +222,8 @@ def fit_and_test(
         "status": "completed",
         **task_facts(task, module.tta_metrics is not None),
         "epochs": trainer.current_epoch,
-        "train_time_s": round(train_time, 2),
+        "train_time_s": round(train_time, 2),  # fit: training and validation
+        "test_time_s": round(test_time, 2),  # the test of the best checkpoint
         "n_params": sum(p.numel() for p in module.parameters()),
         "threads": threads,
         "best_checkpoint": str(best.relative_to(run_dir)) if best else None,

@@ -32,6 +32,9 @@ import numpy as np
 from deepimg.analysis.statistics import mean_ci
 
 LOW_PHOTONS = 20.0  # mean electrons a pixel below which the Gaussian noise entropy is poor
+# The least noise variance (electrons^2): counts are whole electrons, so a pixel with no light
+# and no read noise still spreads over one electron, a uniform's 1/12, not over nothing.
+MIN_VARIANCE = 1.0 / 12.0
 LOG2_2PI = math.log2(2 * math.pi)
 LOG2_2PIE = math.log2(2 * math.pi * math.e)
 
@@ -64,10 +67,16 @@ def patches(images: np.ndarray, size: int, count: int, seed: int) -> np.ndarray:
 
 def gaussian_cross_entropy_bits(train: np.ndarray, test: np.ndarray, floor: float) -> np.ndarray:
     """Each test sample's negative log2-likelihood (bits, summed over its D values) under the
-    Gaussian fitted to ``train`` ``(N, D)``, the covariance's eigenvalues floored at ``floor``."""
+    Gaussian fitted to ``train`` ``(N, D)`` (Ledoit-Wolf shrinkage), the covariance's
+    eigenvalues floored at ``floor``."""
+    from sklearn.covariance import ledoit_wolf
+
     train, test = np.asarray(train, np.float64), np.asarray(test, np.float64)
     mean = train.mean(axis=0)
-    covariance = np.atleast_2d(np.cov(train, rowvar=False))
+    # Shrunk towards a multiple of the identity (Ledoit and Wolf 2004): with few scenes for
+    # the patch's D values, the sample covariance has near-empty directions in which a test
+    # patch looks impossible; any fitted model still bounds H(Y) from above.
+    covariance = np.atleast_2d(ledoit_wolf(train)[0])
     values, vectors = np.linalg.eigh(covariance)
     values = np.maximum(values, floor)
     centred = (test - mean) @ vectors  # in the eigenbasis: independent coordinates
@@ -92,9 +101,10 @@ def bits_per_pixel(
 ) -> Estimate:
     """``I(X; Y)`` per pixel from noisy measurement patches (electrons): ``train`` fits the
     Gaussian, ``test`` ``(M, D)`` evaluates it, ``noise_variance`` ``(M, D)`` is each test
-    value's noise variance given its scene. The CI is a bootstrap over the test patches."""
+    value's noise variance given its scene, at least ``MIN_VARIANCE`` (a dark pixel without
+    read noise). The CI is a bootstrap over the test patches."""
     test = np.asarray(test, np.float64)
-    variance = np.asarray(noise_variance, np.float64)
+    variance = np.maximum(np.asarray(noise_variance, np.float64), MIN_VARIANCE)
     floor = float(variance.min())
     per_sample = gaussian_cross_entropy_bits(train, test, floor) - gaussian_noise_entropy_bits(
         variance

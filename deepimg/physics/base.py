@@ -123,6 +123,12 @@ class PhysicalLayer(nn.Module):
             y = y.mean(dim=1, keepdim=True).expand(-1, channels, -1, -1)
         return F.resize(y, self.in_shape[1:])
 
+    def photon_counts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The measurement before any ADC, in electrons, and each value's noise variance given
+        the scene (electrons^2): what an estimate of bits per pixel needs
+        (``deepimg/analysis/information.py``). ``None`` for a layer without a noise model."""
+        return None
+
     def maps(self) -> dict[str, torch.Tensor]:
         """Named physical parameter maps worth looking at (learned gains, PSFs, masks).
 

@@ -271,6 +271,17 @@ class ColorFilterArray(PhysicalLayer):
             y = torch.cat([y, tile.to(y.dtype).expand(len(y), -1, -1, -1)], dim=1)
         return y
 
+    def photon_counts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Each pixel's electrons ``e`` and their variance ``photons g mu + read_noise_e^2``;
+        ``None`` without a photon budget."""
+        if self.shot is None:
+            return None
+        design = self.cfa()
+        tile = repeat_tile(self.filters_of(design), x.shape[-2:])
+        light = repeat_tile(self.light_of(design), x.shape[-2:]).to(x.dtype)
+        mean = (x * tile).sum(dim=1, keepdim=True) * self.photons * light
+        return self.shot.electrons(mean), mean.clamp_min(0) + self.shot.read_noise_e**2
+
     def to_scene(self, y: torch.Tensor) -> torch.Tensor:
         """Bilinear demosaicking: each colour channel interpolated from the pixels whose filter
         passes it, weighted by their reading per unit of that channel ``f_c`` (normalised

@@ -64,6 +64,11 @@ class Noise(PhysicalLayer):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.electrons(x).clamp(0, self.full_well_e) / (self.qe * self.photons)
 
+    def photon_counts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Electrons (before full-well clipping) and their variance, ``mu_e + read_noise_e^2``:
+        Poisson's variance is its mean, dark electrons included."""
+        return self.electrons(x), self.mean_electrons(x) + self.read_noise_e**2
+
     def extra_repr(self) -> str:
         return (f"photons={self.photons:g}, qe={self.qe:g}, full_well_e={self.full_well_e:g}, "
                 f"read_noise_e={self.read_noise_e:g}, dark_e={self.dark_e:g}")  # fmt: skip

@@ -51,6 +51,16 @@ class Sensor(PhysicalLayer):
             x = part(x)
         return x
 
+    def photon_counts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The first part with a noise model gives them, from what the parts before it made
+        of the scene; the parts after it (the ADC) are left out."""
+        for part in self.parts.values():
+            counts = part.photon_counts(x)
+            if counts is not None:
+                return counts
+            x = part(x)
+        return None
+
     def to_scene(self, y: torch.Tensor) -> torch.Tensor:
         """Each part's classical estimate, from the last part back to the first."""
         for part in reversed(list(self.parts.values())):

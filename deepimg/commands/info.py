@@ -1,0 +1,109 @@
+"""``deepimg info``: bits per pixel of each design, in seconds, without training a network.
+
+It takes the same config groups, overrides and sweep syntax as ``deepimg train``; each job
+images the validation scenes (to fit the density model) and the test scenes (to evaluate
+it) through the physical layer and writes the estimate (``deepimg/analysis/information.py``)
+into its run folder's ``metrics.json``, which ``deepimg report`` reads as it reads a trained
+run's. The estimate is taken in electrons before any ADC, on ``PATCH`` x ``PATCH`` patches.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from deepimg.errors import UserError
+
+PATCH = 8  # pixels a side of the patches whose covariance is fitted: 64 values a channel
+PATCHES = 10_000  # patches fitted, and as many evaluated
+SCENES = 5_000  # scenes imaged from each split (fewer when the split is smaller)
+METRIC = "info/bits_per_pixel"
+
+
+def info_command(args: list[str]) -> None:
+    from deepimg.commands.hydra_app import HYDRA_ONLY, refuse_rerun, run_hydra
+    from deepimg.commands.preflight import prepare_train_args
+
+    refuse_rerun(args)
+    if not HYDRA_ONLY.intersection(args):
+        args = prepare_train_args(args)
+    run_hydra(info_job, args, "train")
+
+
+def info_job(cfg: DictConfig) -> float:
+    """One design: estimate, write ``metrics.json``, print one line."""
+    from deepimg.commands.runs import write_metrics
+
+    run_dir = Path(cfg.paths.output_dir)
+    try:
+        metrics = estimate(cfg)
+    except UserError as err:
+        print(f"deepimg info: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    write_metrics(run_dir, metrics)
+    low, high = metrics[f"{METRIC}_low"], metrics[f"{METRIC}_high"]
+    line = f"{run_dir}: {metrics[METRIC]:.4f} bits per pixel [{low:.4f}, {high:.4f}]"
+    print(line + (f" ({metrics['info/warning']})" if metrics.get("info/warning") else ""))
+    return metrics[METRIC]
+
+
+def scenes(loader, count: int):
+    """Up to ``count`` scenes from ``loader``'s batches, as one tensor."""
+    import torch
+
+    taken, n = [], 0
+    for batch in loader:
+        taken.append(batch[0])
+        n += len(batch[0])
+        if n >= count:
+            break
+    return torch.cat(taken)[:count]
+
+
+def estimate(cfg: DictConfig) -> dict:
+    """``metrics.json`` of one design: its bits per pixel, CI, patch count and caveats."""
+    import time
+
+    import torch
+
+    from deepimg.analysis.information import bits_per_pixel, patches
+    from deepimg.training.build import build, build_datamodule
+
+    start = time.perf_counter()
+    torch.manual_seed(cfg.seed)
+    datamodule = build_datamodule(cfg)
+    datamodule.setup()
+    physics = build(cfg.physical_layer, in_shape=datamodule.in_shape).eval()
+    with torch.no_grad():
+        fit = physics.photon_counts(scenes(datamodule.val_dataloader(), SCENES))
+        test = physics.photon_counts(scenes(datamodule.test_dataloader(), SCENES))
+    if fit is None or test is None:
+        name = cfg.physical_layer._target_.rsplit(".", 1)[-1]
+        raise UserError(
+            f"{name} has no noise model, and bits per pixel need one: choose "
+            "physical_layer=noise, physical_layer=sensor, or physical_layer=cfa with "
+            "physical_layer.photons"
+        )
+    size = min(PATCH, *(n // 2 for n in fit[0].shape[-2:]))  # several positions a scene
+    counts, variance = (t.double().numpy() for t in test)
+    fitted = patches(fit[0].double().numpy(), size, PATCHES, seed=cfg.seed)
+    tested = patches(counts, size, PATCHES, seed=cfg.seed + 1)
+    noise = patches(variance, size, PATCHES, seed=cfg.seed + 1)  # the same crops
+    result = bits_per_pixel(fitted, tested, noise, mean_electrons=float(counts.mean()))
+    return {
+        METRIC: result.bits,
+        f"{METRIC}_low": result.low,
+        f"{METRIC}_high": result.high,
+        "info/patches": result.n,
+        "info/patch_size": size,
+        "info/mean_electrons": float(counts.mean()),
+        "info/model": "gaussian, in electrons before the ADC",
+        "info/warning": result.warning,
+        "info_time_s": round(time.perf_counter() - start, 2),
+        "status": "completed",
+        "task": "info",
+        "task_metrics": METRIC,
+        "lower_is_better": "",
+    }

@@ -1,0 +1,55 @@
+"""``deepimg info``: bits per pixel of each design of a sweep, which ``deepimg report`` reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import run_cli, run_main
+
+DIGITS = ["dataset=digits", "physical_layer=noise"]
+
+
+@pytest.mark.slow  # a new deepimg process and a report: about 15 s on 2 cores
+def test_a_sweep_of_three_photon_budgets_gives_rising_bits_that_report_reads(
+    tmp_path: Path,
+) -> None:
+    result = run_cli(
+        "info", *DIGITS, "physical_layer.photons=30,300,3000", "hydra.sweep.dir=sweep", "-m",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    runs = [
+        json.loads((tmp_path / "sweep" / str(k) / "metrics.json").read_text()) for k in range(3)
+    ]
+    bits = [m["info/bits_per_pixel"] for m in runs]
+    assert bits[0] < bits[1] < bits[2]  # more photons, more bits
+    assert all(
+        m["info/bits_per_pixel_low"] <= m["info/bits_per_pixel"] <= m["info/bits_per_pixel_high"]
+        for m in runs
+    )
+    assert "bits per pixel" in result.stdout
+    report = run_cli("report", "sweep", cwd=tmp_path)
+    assert report.returncode == 0, report.stderr[-3000:]
+    summary = pd.read_csv(tmp_path / "sweep" / "report" / "summary.csv")
+    assert len(summary) == 3 and "info/bits_per_pixel" in " ".join(summary.columns)
+
+
+def test_a_layer_without_noise_is_refused_in_one_line(tmp_path: Path) -> None:
+    result = run_main(
+        "info", "dataset=digits", "physical_layer=quantize", "hydra.run.dir=run", cwd=tmp_path
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no noise model" in lines[0] and "physical_layer=noise" in lines[0]
+
+
+def test_help_names_the_estimate_and_an_example(capsys: pytest.CaptureFixture[str]) -> None:
+    from deepimg.cli import main
+
+    main(["info", "--help"])
+    out = capsys.readouterr().out
+    assert "bits per pixel" in out.lower() and "deepimg info physical_layer=noise" in out

@@ -32,7 +32,7 @@ def test_a_sweep_of_three_photon_budgets_gives_rising_bits_that_report_reads(
         for m in runs
     )
     assert "bits per pixel" in result.stdout
-    report = run_cli("report", "sweep", cwd=tmp_path)
+    report = run_main("report", str(tmp_path / "sweep"), cwd=tmp_path)
     assert report.returncode == 0, report.stderr[-3000:]
     summary = pd.read_csv(tmp_path / "sweep" / "report" / "summary.csv")
     assert len(summary) == 3 and "info/bits_per_pixel" in " ".join(summary.columns)

@@ -48,9 +48,10 @@ lint:  ## ruff: style and common bugs
 	$(BIN)/ruff check deepimg tests scripts
 	$(BIN)/ruff format --check deepimg tests scripts
 
-bench:  ## time deepimg's training loop against a hand-written one, then what surrounds it
+bench:  ## time deepimg's training loop against a hand-written one, what surrounds it, and deepimg info
 	$(BIN)/python scripts/bench_train.py
 	$(BIN)/python scripts/bench_startup.py
+	$(BIN)/python scripts/bench_info.py
 
 docs:  ## build the manual (docs/, MkDocs) into site/, strict: a broken link fails it
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site

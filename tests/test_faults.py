@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import QUICK, run_cli
+from tests.conftest import QUICK, run_cli, run_main
 from tests.test_cli_errors import assert_one_line_error
 
 pytestmark = pytest.mark.slow  # new processes, real training
@@ -134,7 +134,7 @@ def test_eval_refuses_another_network_and_takes_short_keys_after_a_group_swap(tm
     assert result.returncode == 0, result.stderr[-2000:]
     ckpt = f"ckpt={tmp_path / 'run' / 'checkpoints' / 'best.ckpt'}"
     for change in ("model.depth=3", "model.channels=8"):  # other layers; other shapes
-        result = run_cli("eval", ckpt, change, cwd=tmp_path)
+        result = run_main("eval", ckpt, change, cwd=tmp_path)  # a refusal: no process of its own
         assert_one_line_error(result, "the network must match the checkpoint")
     result = run_cli("eval", ckpt, "physical_layer=blur", "sigma=1", "analysis=none",
                      "hydra.run.dir=blurred", cwd=tmp_path)  # fmt: skip
@@ -142,9 +142,9 @@ def test_eval_refuses_another_network_and_takes_short_keys_after_a_group_swap(tm
     config = (tmp_path / "blurred" / "config.yaml").read_text()
     assert "deepimg.physics.blur.Blur" in config and "sigma: 1" in config
     (tmp_path / "a_file").write_text("not a folder")
-    result = run_cli("eval", ckpt, "hydra.run.dir=a_file/eval", cwd=tmp_path)
+    result = run_main("eval", ckpt, "hydra.run.dir=a_file/eval", cwd=tmp_path)
     assert_one_line_error(result, "cannot write to 'a_file/eval'", "hydra.run.dir=DIR")
-    result = run_cli("report", "run", "--out", "a_file/report", cwd=tmp_path)
+    result = run_main("report", "run", "--out", "a_file/report", cwd=tmp_path)
     assert_one_line_error(result, "cannot write to 'a_file/report'", "--out=DIR")
 
 

@@ -161,6 +161,16 @@ def categorical(
             findings.comparisons += family
 
 
+def own_ci(runs: pd.DataFrame, metric: str) -> tuple[float, float, float] | None:
+    """The value and 95% CI that a single run estimated itself (``deepimg info`` writes
+    ``METRIC_low`` and ``METRIC_high``), or None."""
+    row = runs.iloc[0]
+    ends = [f"{metric}_low", f"{metric}_high"]
+    if not all(e in runs.columns and pd.notna(row[e]) for e in ends):
+        return None
+    return float(row[metric]), float(row[ends[0]]), float(row[ends[1]])
+
+
 def numeric(
     done: pd.DataFrame,
     param: str,
@@ -182,6 +192,9 @@ def numeric(
                 if images:
                     mean, low, high = mean_ci(np.concatenate(list(images.values())))
                     n_images = len(next(iter(images.values())))
+                elif len(runs) == 1 and own_ci(runs, metric) is not None:
+                    mean, low, high = own_ci(runs, metric)  # one run that estimated its CI
+                    n_images = 0
                 else:
                     mean, low, high = seed_mean_ci(np.array(list(seed_means.values())))
                     n_images = 0
@@ -210,7 +223,8 @@ def margin_answer(
     at = {point["value"]: point for point in points}
     shown = lambda p: f"{p['mean']:.4g} [{p['low']:.4g}, {p['high']:.4g}]"  # noqa: E731
     n = at[best]
-    count = f"{n['seeds']} seeds" + (f" × {n['images']:,} test images" if n["images"] else "")
+    seeds = f"{n['seeds']} seed{'s' if n['seeds'] != 1 else ''}"
+    count = seeds + (f" × {n['images']:,} test images" if n["images"] else "")
     where = f" ({context})" if context else ""
     if enough == best:  # the smallest setting is the best: say which others come close
         near = [

@@ -25,6 +25,10 @@ SEED = "seed"
 SWEEP = "sweep"  # the column naming each run's folder when several are compared
 
 
+# The columns of a run's own 95% CI of a metric (``info/bits_per_pixel_low`` ...).
+CI_ENDS = ("_low", "_high")
+
+
 def swept_keys(runs: list[dict[str, Any]]) -> list[str]:
     """Override keys whose value differs between runs, in the order they first appear."""
     keys: list[str] = []
@@ -58,6 +62,9 @@ def runs_table(
         row.update({names[k]: typed_value(run, k, group_names) for k in keys})
         values = run["metrics"] or {}
         row.update({m: values.get(m) for m in metrics})
+        # a run that estimates its own 95% CI (deepimg info) gives it beside the value
+        row.update({f"{m}{end}": values[f"{m}{end}"] for m in metrics for end in CI_ENDS
+                    if f"{m}{end}" in values})  # fmt: skip
         row["status"] = values.get("status", "failed") if run["metrics"] else "failed"
         row["error"] = run.get("failure", "") if row["status"] != "completed" else ""
         row["run"] = str(run["path"])

@@ -36,6 +36,20 @@ def test_a_sweep_of_three_photon_budgets_gives_rising_bits_that_report_reads(
     assert report.returncode == 0, report.stderr[-3000:]
     summary = pd.read_csv(tmp_path / "sweep" / "report" / "summary.csv")
     assert len(summary) == 3 and "info/bits_per_pixel" in " ".join(summary.columns)
+    answer = (tmp_path / "sweep" / "report" / "summary.md").read_text().splitlines()[0]
+    assert "photons=3000" in answer and "nan" not in answer  # each run's own CI, one seed
+
+
+def test_one_run_that_estimated_its_own_ci_shows_it() -> None:
+    from deepimg.analysis.comparisons import numeric
+
+    runs = pd.DataFrame({
+        "photons": [10, 100], "info/bits_per_pixel": [1.0, 2.0],
+        "info/bits_per_pixel_low": [0.9, 1.8], "info/bits_per_pixel_high": [1.1, 2.2],
+        "status": ["completed"] * 2, "run": ["sweep/0", "sweep/1"],
+    })  # fmt: skip
+    rows = numeric(runs, "photons", ["photons"], ["info/bits_per_pixel"], {}, set(), None)
+    assert [(r["mean"], r["low"], r["high"]) for r in rows] == [(1.0, 0.9, 1.1), (2.0, 1.8, 2.2)]
 
 
 def test_a_layer_without_noise_is_refused_in_one_line(tmp_path: Path) -> None:

@@ -63,34 +63,49 @@ def scenes(loader, count: int):
 
 
 def estimate(cfg: DictConfig) -> dict:
-    """``metrics.json`` of one design: its bits per pixel, CI, patch count and caveats."""
-    import time
-
+    """``metrics.json`` of one design of ``deepimg info``: its bits per pixel, CI and caveats."""
     import torch
 
-    from deepimg.analysis.information import bits_per_pixel, patches
     from deepimg.training.build import build, build_datamodule
 
-    start = time.perf_counter()
     torch.manual_seed(cfg.seed)
     datamodule = build_datamodule(cfg)
     datamodule.setup()
-    physics = build(cfg.physical_layer, in_shape=datamodule.in_shape).eval()
-    with torch.no_grad():
-        fit = physics.photon_counts(scenes(datamodule.val_dataloader(), SCENES))
-        test = physics.photon_counts(scenes(datamodule.test_dataloader(), SCENES))
-    if fit is None or test is None:
+    physics = build(cfg.physical_layer, in_shape=datamodule.in_shape)
+    facts = information(physics, datamodule, cfg.seed)
+    if facts is None:
         name = cfg.physical_layer._target_.rsplit(".", 1)[-1]
         raise UserError(
             f"{name} has no noise model, and bits per pixel need one: choose "
             "physical_layer=noise, physical_layer=sensor, or physical_layer=cfa with "
             "physical_layer.photons"
         )
+    return {**facts, "status": "completed", "task": "info", "task_metrics": METRIC,
+            "lower_is_better": ""}  # fmt: skip
+
+
+def information(physics, datamodule, seed: int) -> dict | None:
+    """The bits per pixel of ``physics`` (its hard design, evaluation noise) on the scenes of
+    ``datamodule``, as ``metrics.json`` keys; None for a layer without a noise model."""
+    import copy
+    import time
+
+    import torch
+
+    from deepimg.analysis.information import bits_per_pixel, patches
+
+    start = time.perf_counter()
+    physics = copy.deepcopy(physics).cpu().eval()
+    with torch.no_grad():
+        fit = physics.photon_counts(scenes(datamodule.val_dataloader(), SCENES))
+        test = physics.photon_counts(scenes(datamodule.test_dataloader(), SCENES))
+    if fit is None or test is None:
+        return None
     size = min(PATCH, *(n // 2 for n in fit[0].shape[-2:]))  # several positions a scene
     counts, variance = (t.double().numpy() for t in test)
-    fitted = patches(fit[0].double().numpy(), size, PATCHES, seed=cfg.seed)
-    tested = patches(counts, size, PATCHES, seed=cfg.seed + 1)
-    noise = patches(variance, size, PATCHES, seed=cfg.seed + 1)  # the same crops
+    fitted = patches(fit[0].double().numpy(), size, PATCHES, seed=seed)
+    tested = patches(counts, size, PATCHES, seed=seed + 1)
+    noise = patches(variance, size, PATCHES, seed=seed + 1)  # the same crops
     result = bits_per_pixel(fitted, tested, noise, mean_electrons=float(counts.mean()))
     return {
         METRIC: result.bits,
@@ -102,8 +117,4 @@ def estimate(cfg: DictConfig) -> dict:
         "info/model": "gaussian, in electrons before the ADC",
         "info/warning": result.warning,
         "info_time_s": round(time.perf_counter() - start, 2),
-        "status": "completed",
-        "task": "info",
-        "task_metrics": METRIC,
-        "lower_is_better": "",
     }

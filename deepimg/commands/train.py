@@ -238,6 +238,7 @@ def fit_and_test(
     if warning:
         metrics["warning"] = warning
         log.warning("%s (%s)", warning, run_dir)
+    metrics.update(design_information(module, datamodule, cfg.seed))
     save_physics_pictures(module, datamodule, run_dir)
     if trainer.world_size == 1:  # under DDP each rank tested a share of the images
         write_per_image(run_dir, module.per_image())
@@ -250,6 +251,19 @@ def fit_and_test(
     headline = task.headline[0]
     log.info("%s=%.4f  (%s)", headline, metrics.get(headline, float("nan")), run_dir)
     return metrics
+
+
+def design_information(module, datamodule, seed: int) -> dict[str, Any]:
+    """The bits per pixel of the design this run ended with (``deepimg info``'s estimate),
+    where its physical layer has a noise model; ``{}`` otherwise. A fault here is logged
+    and leaves the run's results as they are."""
+    from deepimg.commands.info import information
+
+    try:
+        return information(module.physics, datamodule, seed) or {}
+    except Exception as err:  # noqa: BLE001 - an estimate that fails costs the run nothing
+        log.warning("bits per pixel not estimated: %s", " ".join(str(err).split()))
+        return {}
 
 
 def draw_figures(metrics: dict[str, Any], run_dir: Path, draw: Callable[[], Any]) -> Any:

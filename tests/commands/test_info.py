@@ -67,3 +67,18 @@ def test_help_names_the_estimate_and_an_example(capsys: pytest.CaptureFixture[st
     main(["info", "--help"])
     out = capsys.readouterr().out
     assert "bits per pixel" in out.lower() and "deepimg info physical_layer=noise" in out
+
+
+@pytest.mark.slow  # a new deepimg process that trains: about 8 s
+def test_a_trained_run_with_a_noise_model_records_its_bits_per_pixel(tmp_path: Path) -> None:
+    from tests.conftest import QUICK
+
+    result = run_cli(
+        "train", *DIGITS, "physical_layer.photons=100", "analysis=none", *QUICK,
+        "hydra.run.dir=run", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["status"] == "completed" and "test/acc" in metrics
+    low, bits, high = (metrics[f"info/bits_per_pixel{e}"] for e in ("_low", "", "_high"))
+    assert 0 < low <= bits <= high

@@ -20,11 +20,12 @@ import numpy as np
 import pandas as pd
 
 from deepimg.analysis.comparisons import Findings, find
+from deepimg.analysis.information_figures import BITS, information_answer, information_plot
 from deepimg.analysis.progress import run_steps
 from deepimg.analysis.provenance import git_commit, versions
 from deepimg.analysis.search_figures import TRIAL, search_jobs
 from deepimg.analysis.spreadsheets import write_csv
-from deepimg.analysis.sweep_figures import heatmap_jobs, metric_plot_jobs
+from deepimg.analysis.sweep_figures import heatmap_jobs, metric_plot_jobs, slug
 from deepimg.analysis.sweep_page import SweepReport, write_sweep_page
 from deepimg.analysis.sweep_tables import (
     SWEEP,
@@ -340,6 +341,12 @@ def check_metrics(metrics: list[str], runs: list[dict[str, Any]]) -> None:
         )
 
 
+def all_have(runs: list[dict[str, Any]], key: str) -> bool:
+    """Whether every completed run's metrics.json has ``key`` (and there is one)."""
+    done = [run["metrics"] for run in runs if (run["metrics"] or {}).get("status") == "completed"]
+    return bool(done) and all(key in m for m in done)
+
+
 def report(
     dirs: list[Path],
     metrics: list[str] | None = None,
@@ -356,6 +363,8 @@ def report(
     objective = search_objective(dirs, runs)
     if objective and objective not in metrics:
         metrics = [*metrics, objective]  # a search: its trials are judged by the objective
+    if not objective and BITS not in metrics and all_have(runs, BITS):
+        metrics = [*metrics, BITS]  # trained through a noisy layer: bits per pixel beside
     keys = swept_keys(runs)
     by_sweep = len({run["sweep"] for run in runs}) > 1
     params = [SWEEP] * by_sweep + [column_names(keys)[k] for k in keys]
@@ -385,11 +394,17 @@ def report(
     best = {
         m: r for m, r in best_rows(summary, metrics, lower).items() if findings.best_shown.get(m)
     }
+    done = finished_runs(table, metrics)
+    ranking = information_answer(done, params, metrics[0]) if not objective else None
+    findings.answers += [ranking] if ranking else []
     answers = findings.answers + [f"not compared: {note}" for note in findings.notes]
     (out / "summary.md").write_text(to_markdown(summary, failed, metrics, best, answers))
     (out / "summary.tex").write_text(to_latex(summary, metrics, best))
-    done = finished_runs(table, metrics)
     figures = make_figures(done, params, metrics, out, lower, objective, findings.points)
+    if ranking:
+        figures.append(
+            information_plot(done, params, metrics[0], out / f"{slug(metrics[0])}_vs_bits.png")
+        )
     page = write_page(runs, dirs, table, summary, params, metrics, figures, out, best, findings)
     what = f"searched for the best {objective}" if objective else "swept"
     print_table(

@@ -49,16 +49,22 @@ class Estimate(NamedTuple):
     warning: str = ""
 
 
-def patches(images: np.ndarray, size: int, count: int, seed: int) -> np.ndarray:
+def patches(
+    images: np.ndarray, size: int, count: int, seed: int, period: tuple[int, int] = (1, 1)
+) -> np.ndarray:
     """``count`` seeded ``size x size`` crops of ``images`` ``(N, C, H, W)``, each flattened:
     ``(count, C * size * size)``. The covariance of whole large images would not fit; that of
-    small patches does, and a scene's statistics are much the same everywhere."""
+    small patches does, and a scene's statistics are much the same everywhere. Crops start at
+    multiples of ``period`` (a CFA's tile), so every crop sees the design in the same phase:
+    one Gaussian over crops in several phases would be a mixture, and overstate ``H(Y)``."""
     n, _, h, w = images.shape
     if size > min(h, w):
         raise ValueError(f"patch size {size} is larger than the {h}x{w} images")
     rng = np.random.default_rng(seed)
     which = rng.integers(0, n, count)
-    top, left = rng.integers(0, h - size + 1, count), rng.integers(0, w - size + 1, count)
+    rows, cols = (h - size) // period[0] + 1, (w - size) // period[1] + 1
+    top = rng.integers(0, rows, count) * period[0]
+    left = rng.integers(0, cols, count) * period[1]
     crops = [
         images[i, :, t : t + size, s : s + size] for i, t, s in zip(which, top, left, strict=True)
     ]

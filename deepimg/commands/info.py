@@ -102,10 +102,11 @@ def information(physics, datamodule, seed: int) -> dict | None:
     if fit is None or test is None:
         return None
     size = min(PATCH, *(n // 2 for n in fit[0].shape[-2:]))  # several positions a scene
+    period = physics.period  # crops in the same phase of a tiled design
     counts, variance = (t.double().numpy() for t in test)
-    fitted = patches(fit[0].double().numpy(), size, PATCHES, seed=seed)
-    tested = patches(counts, size, PATCHES, seed=seed + 1)
-    noise = patches(variance, size, PATCHES, seed=seed + 1)  # the same crops
+    fitted = patches(fit[0].double().numpy(), size, PATCHES, seed=seed, period=period)
+    tested = patches(counts, size, PATCHES, seed=seed + 1, period=period)
+    noise = patches(variance, size, PATCHES, seed=seed + 1, period=period)  # the same crops
     result = bits_per_pixel(fitted, tested, noise, mean_electrons=float(counts.mean()))
     return {
         METRIC: result.bits,

@@ -123,6 +123,13 @@ class PhysicalLayer(nn.Module):
             y = y.mean(dim=1, keepdim=True).expand(-1, channels, -1, -1)
         return F.resize(y, self.in_shape[1:])
 
+    @property
+    def period(self) -> tuple[int, int]:
+        """The design's spatial period in pixels, ``(rows, cols)``: a tile repeated over the
+        sensor (a CFA's, an exposure pattern's); ``(1, 1)`` for a design the same everywhere
+        or not periodic. Patches for bits per pixel start at its multiples."""
+        return (1, 1)
+
     def photon_counts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
         """The measurement before any ADC, in electrons, and each value's noise variance given
         the scene (electrons^2): what an estimate of bits per pixel needs

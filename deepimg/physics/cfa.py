@@ -271,6 +271,12 @@ class ColorFilterArray(PhysicalLayer):
             y = torch.cat([y, tile.to(y.dtype).expand(len(y), -1, -1, -1)], dim=1)
         return y
 
+    @property
+    def period(self) -> tuple[int, int]:
+        """The tile's size: the mosaic repeats it."""
+        h, w = self.filters().shape[-2:]
+        return (int(h), int(w))
+
     def photon_counts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
         """Each pixel's electrons ``e`` and their variance ``photons g mu + read_noise_e^2``;
         ``None`` without a photon budget."""

@@ -128,6 +128,11 @@ class Exposure(PhysicalLayer):
         bounds = Positive(EXPOSURE.low, EXPOSURE.high)
         self.exposure = PhysicalParameter(pattern, bounds, learnable)  # (tile, tile)
 
+    @property
+    def period(self) -> tuple[int, int]:
+        """The exposure pattern's tile."""
+        return (self.tile, self.tile)
+
     def exposure_map(self) -> torch.Tensor:
         """The pattern repeated over the sensor, ``(H, W)``: ``t(i, j)`` of the forward model."""
         return F.repeat_tile(self.exposure(), self.in_shape[1:])

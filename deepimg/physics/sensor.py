@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -50,6 +51,12 @@ class Sensor(PhysicalLayer):
         for part in self.parts.values():
             x = part(x)
         return x
+
+    @property
+    def period(self) -> tuple[int, int]:
+        """The least common multiple of the parts' periods."""
+        periods = [part.period for part in self.parts.values()]
+        return (math.lcm(*(p[0] for p in periods)), math.lcm(*(p[1] for p in periods)))
 
     def photon_counts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
         """The first part with a noise model gives them, from what the parts before it made

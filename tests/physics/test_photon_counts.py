@@ -36,3 +36,25 @@ def test_a_cfa_counts_each_filters_light_and_a_layer_without_noise_has_none() ->
     assert set(variance.unique().round().tolist()) == {100.0, 300.0}
     assert Quantize((1, 8, 8), bits=4).photon_counts(torch.ones(1, 1, 8, 8)) is None
     assert ColorFilterArray((3, 8, 8)).photon_counts(torch.ones(1, 3, 8, 8)) is None
+
+
+def test_a_tiled_design_has_its_tiles_period_and_patches_start_on_it() -> None:
+    import numpy as np
+
+    from deepimg.analysis.information import patches
+    from deepimg.physics.exposure import Exposure
+
+    assert ColorFilterArray((3, 16, 16), pattern="bayer").period == (2, 2)
+    assert ColorFilterArray((3, 16, 16), pattern="rgbw").period == (4, 4)
+    assert Exposure((1, 8, 8), tile=2).period == (2, 2)
+    assert Noise((1, 8, 8)).period == (1, 1)
+    chain = Sensor((3, 8, 8), parts={
+        "cfa": lambda shape: ColorFilterArray(shape, pattern="rgbw"),
+        "noise": lambda shape: Noise(shape),
+    })  # fmt: skip
+    assert chain.period == (4, 4)
+    # each pixel holds its own position, so a crop's first value is where it starts
+    where = np.arange(16 * 16, dtype=float).reshape(1, 1, 16, 16)
+    starts = patches(where, 4, 200, seed=0, period=(4, 4))[:, 0].astype(int)
+    assert set(np.unique(starts // 16 % 4)) == {0} and set(np.unique(starts % 16 % 4)) == {0}
+    assert len(np.unique(starts)) > 1

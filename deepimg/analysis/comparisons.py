@@ -31,6 +31,7 @@ from deepimg.analysis.statistics import (
     seed_mean_ci,
     within_margin,
 )
+from deepimg.analysis.sweep_tables import CI_ENDS
 
 SEED = "seed"
 REFERENCES = (
@@ -165,7 +166,7 @@ def own_ci(runs: pd.DataFrame, metric: str) -> tuple[float, float, float] | None
     """The value and 95% CI that a single run estimated itself (``deepimg info`` writes
     ``METRIC_low`` and ``METRIC_high``), or None."""
     row = runs.iloc[0]
-    ends = [f"{metric}_low", f"{metric}_high"]
+    ends = [f"{metric}{end}" for end in CI_ENDS]
     if not all(e in runs.columns and pd.notna(row[e]) for e in ends):
         return None
     return float(row[metric]), float(row[ends[0]]), float(row[ends[1]])
@@ -192,8 +193,8 @@ def numeric(
                 if images:
                     mean, low, high = mean_ci(np.concatenate(list(images.values())))
                     n_images = len(next(iter(images.values())))
-                elif len(runs) == 1 and own_ci(runs, metric) is not None:
-                    mean, low, high = own_ci(runs, metric)  # one run that estimated its CI
+                elif len(runs) == 1 and (own := own_ci(runs, metric)) is not None:
+                    mean, low, high = own  # one run that estimated its CI
                     n_images = 0
                 else:
                     mean, low, high = seed_mean_ci(np.array(list(seed_means.values())))

@@ -31,6 +31,7 @@ import numpy as np
 
 from deepimg.analysis.statistics import mean_ci
 
+BITS = "info/bits_per_pixel"  # the estimate's name in metrics.json (with _low and _high)
 LOW_PHOTONS = 20.0  # mean electrons a pixel below which the Gaussian noise entropy is poor
 # The least noise variance (electrons^2): counts are whole electrons, so a pixel with no light
 # and no read noise still spreads over one electron, a uniform's 1/12, not over nothing.

@@ -10,16 +10,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from deepimg.analysis.information import BITS
 from deepimg.analysis.plotting import PAPER, plt, save
 from deepimg.analysis.statistics import CONFIDENCE
-
-BITS = "info/bits_per_pixel"
+from deepimg.analysis.sweep_tables import SEED
 
 
 def designs(done: pd.DataFrame, params: list[str], metric: str) -> pd.DataFrame:
     """One row per design (setting of the swept keys other than the seed): the means of
     ``metric`` and of bits per pixel over its runs."""
-    keys = [p for p in params if p != "seed"]
+    keys = [p for p in params if p != SEED]
     rows = done.dropna(subset=[metric, BITS])
     if not keys:
         return rows[[metric, BITS]].mean().to_frame().T
@@ -59,7 +59,7 @@ def information_answer(done: pd.DataFrame, params: list[str], metric: str) -> st
 def information_plot(done: pd.DataFrame, params: list[str], metric: str, path: Path) -> Path:
     """Each design's mean ``metric`` against its mean bits per pixel, labelled by its setting."""
     table = designs(done, params, metric)
-    keys = [p for p in params if p != "seed" and p in table]
+    keys = [p for p in params if p != SEED and p in table]
     fig, ax = plt.subplots(figsize=(4.4, 3.2))
     ax.plot(table[BITS], table[metric], "o")
     for _, row in table.iterrows():

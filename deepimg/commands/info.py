@@ -14,12 +14,12 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from deepimg.analysis.information import BITS
 from deepimg.errors import UserError
 
 PATCH = 8  # pixels a side of the patches whose covariance is fitted: 64 values a channel
 PATCHES = 10_000  # patches fitted, and as many evaluated
 SCENES = 5_000  # scenes imaged from each split (fewer when the split is smaller)
-METRIC = "info/bits_per_pixel"
 
 
 def info_command(args: list[str]) -> None:
@@ -43,23 +43,10 @@ def info_job(cfg: DictConfig) -> float:
         print(f"deepimg info: error: {err}", file=sys.stderr)
         sys.exit(2)
     write_metrics(run_dir, metrics)
-    low, high = metrics[f"{METRIC}_low"], metrics[f"{METRIC}_high"]
-    line = f"{run_dir}: {metrics[METRIC]:.4f} bits per pixel [{low:.4f}, {high:.4f}]"
+    bits, low, high = (metrics[f"{BITS}{end}"] for end in ("", "_low", "_high"))
+    line = f"{run_dir}: {bits:.4f} bits per pixel [{low:.4f}, {high:.4f}]"
     print(line + (f" ({metrics['info/warning']})" if metrics.get("info/warning") else ""))
-    return metrics[METRIC]
-
-
-def scenes(loader, count: int):
-    """Up to ``count`` scenes from ``loader``'s batches, as one tensor."""
-    import torch
-
-    taken, n = [], 0
-    for batch in loader:
-        taken.append(batch[0])
-        n += len(batch[0])
-        if n >= count:
-            break
-    return torch.cat(taken)[:count]
+    return bits
 
 
 def estimate(cfg: DictConfig) -> dict:
@@ -80,7 +67,7 @@ def estimate(cfg: DictConfig) -> dict:
             "physical_layer=noise, physical_layer=sensor, or physical_layer=cfa with "
             "physical_layer.photons"
         )
-    return {**facts, "status": "completed", "task": "info", "task_metrics": METRIC,
+    return {**facts, "status": "completed", "task": "info", "task_metrics": BITS,
             "lower_is_better": ""}  # fmt: skip
 
 
@@ -90,6 +77,7 @@ def information(physics, datamodule, seed: int) -> dict | None:
     import copy
     import time
 
+    import numpy as np
     import torch
 
     from deepimg.analysis.information import bits_per_pixel, patches
@@ -97,24 +85,25 @@ def information(physics, datamodule, seed: int) -> dict | None:
     start = time.perf_counter()
     physics = copy.deepcopy(physics).cpu().eval()
     with torch.no_grad():
-        fit = physics.photon_counts(scenes(datamodule.val_dataloader(), SCENES))
-        test = physics.photon_counts(scenes(datamodule.test_dataloader(), SCENES))
+        fit = physics.photon_counts(datamodule.scenes("val", SCENES)[0])
+        test = physics.photon_counts(datamodule.scenes("test", SCENES)[0])
     if fit is None or test is None:
         return None
     size = min(PATCH, *(n // 2 for n in fit[0].shape[-2:]))  # several positions a scene
     period = physics.period  # crops in the same phase of a tiled design
-    counts, variance = (t.double().numpy() for t in test)
     fitted = patches(fit[0].double().numpy(), size, PATCHES, seed=seed, period=period)
-    tested = patches(counts, size, PATCHES, seed=seed + 1, period=period)
-    noise = patches(variance, size, PATCHES, seed=seed + 1, period=period)  # the same crops
-    result = bits_per_pixel(fitted, tested, noise, mean_electrons=float(counts.mean()))
+    # the counts and their noise variance, cropped together as channels, then split
+    both = torch.cat(test, dim=1).double().numpy()
+    tested, noise = np.split(patches(both, size, PATCHES, seed=seed + 1, period=period), 2, 1)
+    electrons = float(test[0].mean())
+    result = bits_per_pixel(fitted, tested, noise, mean_electrons=electrons)
     return {
-        METRIC: result.bits,
-        f"{METRIC}_low": result.low,
-        f"{METRIC}_high": result.high,
+        BITS: result.bits,
+        f"{BITS}_low": result.low,
+        f"{BITS}_high": result.high,
         "info/patches": result.n,
         "info/patch_size": size,
-        "info/mean_electrons": float(counts.mean()),
+        "info/mean_electrons": electrons,
         "info/model": "gaussian, in electrons before the ADC",
         "info/warning": result.warning,
         "info_time_s": round(time.perf_counter() - start, 2),

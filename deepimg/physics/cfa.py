@@ -260,12 +260,21 @@ class ColorFilterArray(PhysicalLayer):
             return (design.sum(dim=0) / 3).clamp_min(DARKEST / 3)
         return torch.einsum("n,nhw->hw", self.light, design)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def mosaic(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """The noiseless mosaic ``mu`` ``(B, 1, H, W)``, the filters ``f`` repeated over the
+        sensor ``(3, H, W)``, and each pixel's photons at full scale ``photons g`` (None
+        without a photon budget), from the design in use."""
         design = self.cfa()
         tile = repeat_tile(self.filters_of(design), x.shape[-2:])
-        y = (x * tile).sum(dim=1, keepdim=True)
-        if self.shot is not None:
-            photons = self.photons * repeat_tile(self.light_of(design), x.shape[-2:]).to(x.dtype)
+        mu = (x * tile).sum(dim=1, keepdim=True)
+        if self.photons is None:
+            return mu, tile, None
+        light = repeat_tile(self.light_of(design), x.shape[-2:]).to(x.dtype)
+        return mu, tile, self.photons * light
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y, tile, photons = self.mosaic(x)
+        if photons is not None:
             y = self.shot(y * photons) / photons
         if self.phase_channels:
             y = torch.cat([y, tile.to(y.dtype).expand(len(y), -1, -1, -1)], dim=1)
@@ -280,12 +289,10 @@ class ColorFilterArray(PhysicalLayer):
     def photon_counts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
         """Each pixel's electrons ``e`` and their variance ``photons g mu + read_noise_e^2``;
         ``None`` without a photon budget."""
-        if self.shot is None:
+        mu, _, photons = self.mosaic(x)
+        if photons is None:
             return None
-        design = self.cfa()
-        tile = repeat_tile(self.filters_of(design), x.shape[-2:])
-        light = repeat_tile(self.light_of(design), x.shape[-2:]).to(x.dtype)
-        mean = (x * tile).sum(dim=1, keepdim=True) * self.photons * light
+        mean = mu * photons
         return self.shot.electrons(mean), mean.clamp_min(0) + self.shot.read_noise_e**2
 
     def to_scene(self, y: torch.Tensor) -> torch.Tensor:

@@ -31,7 +31,7 @@ from deepimg.analysis.statistics import (
     seed_mean_ci,
     within_margin,
 )
-from deepimg.analysis.sweep_tables import CI_ENDS
+from deepimg.analysis.sweep_tables import CI_ENDS, finished_runs
 
 SEED = "seed"
 REFERENCES = (
@@ -292,12 +292,10 @@ def find(
     """Everything the sweep shows, for each swept parameter (see the module)."""
     references = references or {}
     findings = Findings()
-    done = table[table["status"] == "completed"].copy()
+    done = finished_runs(table, metrics)  # numbers, and a run's own CI of them, or NaN
     main = [m for m in metrics if not m.endswith("_baseline")]
     if done.empty or not main:
         return findings
-    for m in main:
-        done[m] = pd.to_numeric(done[m], errors="coerce")
     rows: list[dict] = []
     for param in (p for p in params if p != SEED):
         if done[param].nunique(dropna=True) < 2:

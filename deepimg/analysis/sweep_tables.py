@@ -180,10 +180,12 @@ def print_table(
 
 
 def finished_runs(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
-    """The completed runs, with metrics as numbers (a missing one as NaN)."""
+    """The completed runs, with metrics (and a run's own CI of them) as numbers: a missing
+    or malformed one, from a received run folder, as NaN."""
     done = table[table["status"] == "completed"].copy()
-    for m in metrics:
-        done[m] = pd.to_numeric(done[m], errors="coerce")
+    ends = [f"{m}{end}" for m in metrics for end in CI_ENDS if f"{m}{end}" in done]
+    for column in [*metrics, *ends]:
+        done[column] = pd.to_numeric(done[column], errors="coerce")
     return done
 
 

@@ -82,3 +82,19 @@ def test_a_trained_run_with_a_noise_model_records_its_bits_per_pixel(tmp_path: P
     assert metrics["status"] == "completed" and "test/acc" in metrics
     low, bits, high = (metrics[f"info/bits_per_pixel{e}"] for e in ("_low", "", "_high"))
     assert 0 < low <= bits <= high
+
+
+def test_a_received_runs_malformed_ci_counts_as_unknown() -> None:
+    """metrics.json is from outside: a CI end that is no number is NaN, not a crash."""
+    from deepimg.analysis.comparisons import numeric
+    from deepimg.analysis.sweep_tables import finished_runs
+
+    table = pd.DataFrame({
+        "photons": [10, 100], "info/bits_per_pixel": [1.0, 2.0],
+        "info/bits_per_pixel_low": ["abc", 1.8], "info/bits_per_pixel_high": [[1, 2], 2.2],
+        "status": ["completed"] * 2, "run": ["sweep/0", "sweep/1"],
+    })  # fmt: skip
+    done = finished_runs(table, ["info/bits_per_pixel"])
+    rows = numeric(done, "photons", ["photons"], ["info/bits_per_pixel"], {}, set(), None)
+    assert (rows[1]["low"], rows[1]["high"]) == (1.8, 2.2)
+    assert rows[0]["mean"] == 1.0  # its own CI unknown: the seed-mean rule (one seed: none)

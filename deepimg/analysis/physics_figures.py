@@ -45,12 +45,12 @@ def save_examples(
     return save(fig, path, DPI)
 
 
-def save_map(name: str, value: torch.Tensor, folder: Path) -> list[Path]:
-    """A parameter as ``<name>.npy`` (exact numbers) and, unless it is a single number,
-    ``<name>.png``: a bar chart for a vector, one panel a channel for a map."""
+def save_map(name: str, value: torch.Tensor, folder: Path, picture: bool = True) -> list[Path]:
+    """A parameter as ``<name>.npy`` (exact numbers) and, unless it is a single number or
+    ``picture`` is false, ``<name>.png``: a bar chart for a vector, one panel a channel for a map."""
     array = value.detach().cpu().float().numpy()
     np.save(folder / f"{name}.npy", array)
-    if array.ndim == 0:
+    if array.ndim == 0 or not picture:
         return [folder / f"{name}.npy"]  # one number: examples.png's title shows it too
     if array.ndim == 1:
         fig = bar_chart(name, array)
@@ -120,10 +120,22 @@ def save_curves(
 
 @torch.no_grad()
 def save_physics_figures(
-    physics: PhysicalLayer, scenes: torch.Tensor, titles: list[str], folder: Path
+    physics: PhysicalLayer,
+    scenes: torch.Tensor,
+    titles: list[str],
+    folder: Path,
+    pictures: bool = True,
 ) -> list[Path]:
-    """``examples.png`` and every map, grid and curve the layer reports, into ``folder``."""
+    """``examples.png`` and every map, grid and curve the layer reports, into ``folder``.
+    Without ``pictures`` (``analysis=none``), only the maps' numbers (``<name>.npy``): the
+    learned design is kept, and a quick sweep draws nothing (matplotlib costs about 0.5 s)."""
     folder.mkdir(parents=True, exist_ok=True)
+    if not pictures:
+        return [
+            p
+            for name, value in physics.maps().items()
+            for p in save_map(name, value, folder, False)
+        ]
     was_training = physics.training
     physics.eval()
     device = device_of(physics, default=scenes.device)

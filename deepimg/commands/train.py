@@ -145,9 +145,13 @@ def example_scenes(datamodule: ImageDataModule, n: int = 8) -> tuple[torch.Tenso
 
 
 def save_physics_pictures(
-    module: ImagingModule, datamodule: ImageDataModule, run_dir: Path
+    module: ImagingModule, datamodule: ImageDataModule, run_dir: Path, pictures: bool = True
 ) -> None:
-    """``physics/``: example scenes before and after the physical layer, and its maps."""
+    """``physics/``: example scenes before and after the physical layer, and its maps
+    (without ``pictures``, the maps' numbers only)."""
+    if not pictures:
+        save_physics_figures(module.physics, torch.empty(0), [], run_dir / "physics", False)
+        return
     scenes, labels = example_scenes(datamodule)
     titles = [datamodule.class_names[int(y)] for y in labels]
     save_physics_figures(module.physics, scenes, titles, run_dir / "physics")
@@ -239,12 +243,12 @@ def fit_and_test(
         metrics["warning"] = warning
         log.warning("%s (%s)", warning, run_dir)
     metrics.update(design_information(module, datamodule, cfg.seed))
-    save_physics_pictures(module, datamodule, run_dir)
+    settings, device = settings_from_config(cfg), trainer.strategy.root_device
+    save_physics_pictures(module, datamodule, run_dir, pictures=settings.figures != "none")
     if trainer.world_size == 1:  # under DDP each rank tested a share of the images
         write_per_image(run_dir, module.per_image())
     write_metrics(run_dir, metrics)  # before the figures: the run's page shows it
     log_final(trainer.loggers, metrics, run_dir)
-    settings, device = settings_from_config(cfg), trainer.strategy.root_device
     draw_figures(metrics, run_dir, lambda: analyse_run(
         module, datamodule, run_dir, settings, run_dir / "metrics.csv", device
     ))  # fmt: skip

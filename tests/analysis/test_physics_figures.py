@@ -50,3 +50,12 @@ def test_every_map_is_saved_as_numbers_and_a_picture(option: str, tmp_path: Path
         assert picture.is_file() == (value.ndim > 0)
         if value.ndim > 0:
             assert picture.stat().st_size > 1000
+
+
+def test_without_pictures_the_design_is_kept_as_numbers_only(tmp_path: Path) -> None:
+    cfg = config.compose(["physical_layer=blur", "physical_layer.learnable=true"])
+    layer = build(cfg.physical_layer, in_shape=(1, 28, 28))
+    save_physics_figures(layer, torch.rand(2, 1, 28, 28), ["a", "b"], tmp_path, pictures=False)
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["psf.npy"]
+    assert np.array_equal(np.load(tmp_path / "psf.npy"), layer.maps()["psf"].float().numpy())

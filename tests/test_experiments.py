@@ -54,6 +54,21 @@ def test_preset_and_its_quick_twin_compose_and_pass_the_check(name: str) -> None
             check_config(compose(variant))
 
 
+@pytest.mark.parametrize(
+    "preset",
+    [*sorted(QUESTIONS), *(f"{q}_quick" for q in sorted(QUESTIONS))]
+    + [
+        f"learned_vs_fixed/{p.stem}"
+        for p in sorted((EXPERIMENTS / "learned_vs_fixed").glob("*.yaml"))
+    ],
+)
+def test_a_preset_trains_on_every_batch_whatever_its_tasks_first_run_budget(preset: str) -> None:
+    """``task=localize`` alone trains on half the batches for 1 epoch (its first run); a
+    preset states its own budget, so the measured numbers of the README stay its own."""
+    cfg = compose([f"experiment={preset}"])
+    assert cfg.trainer.limit_train_batches == 1.0, preset
+
+
 @pytest.mark.parametrize("name", sorted(QUESTIONS))
 def test_preset_header_states_the_question_and_the_quick_forms_wall_time(name: str) -> None:
     text = (EXPERIMENTS / f"{name}.yaml").read_text()

@@ -96,7 +96,9 @@ def test_combine_is_the_mean_and_mean_probabilities_the_log_of_the_mean_softmax(
 
 @pytest.mark.parametrize("task", config.groups()["task"])
 def test_each_tasks_objective_direction_is_its_monitors_direction(task: str) -> None:
-    target = yaml.safe_load((config.conf_dir() / "task" / f"{task}.yaml").read_text())["_target_"]
+    target = yaml.safe_load((config.conf_dir() / "task" / f"{task}.yaml").read_text())["task"][
+        "_target_"
+    ]
     task_class = config.import_target(target, "task")
     assert task_class.monitor_metric in task_class.directions
     mode = task_class.directions[task_class.monitor_metric]

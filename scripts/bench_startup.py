@@ -6,13 +6,15 @@
   trainer.max_epochs=1 analysis=none`` less its training time (``train_time_s``: training
   and validation), and less its test too (``test_time_s``: 10,000 test images): the overhead;
 * **per extra sweep job**: a sweep of 3 seeds against one of 1, less the extra training;
-* **analysis=basic**: the same run with the basic figures, less the run without them.
+* **analysis=basic**: the same run with the basic figures, less the run without them;
+* with ``--tasks``, **each task's first run**: ``deepimg train task=NAME`` with nothing else,
+  its wall time and its headline metric against the classical baseline (a few minutes).
 
 Each is the median of ``--repeats`` runs (refusal and help) or one run (the others), in a
 temporary folder. Figures vary with the machine's load: run it on a quiet machine. The last
 line printed is JSON.
 
-    python scripts/bench_startup.py [--repeats 3]
+    python scripts/bench_startup.py [--repeats 3] [--tasks]
 """
 
 from __future__ import annotations
@@ -66,9 +68,27 @@ def run_wall(
     return wall, *recorded_seconds(cwd / name)
 
 
+FIRST_RUNS = {"restore": "psnr", "localize": "error_px", "segment": "dice"}  # task: headline
+
+
+def first_runs(cwd: Path, figures: dict[str, float]) -> None:
+    """``deepimg train task=NAME``, each as a user types it: wall time, metric and baseline."""
+    for task, metric in FIRST_RUNS.items():
+        wall, result = timed(["train", f"task={task}", f"hydra.run.dir={task}"], cwd)
+        if result.returncode != 0:
+            sys.exit(f"deepimg train task={task} failed: {result.stderr[-800:]}")
+        metrics = json.loads((cwd / task / "metrics.json").read_text())
+        value, baseline = metrics[f"test/{metric}"], metrics[f"test/{metric}_baseline"]
+        figures[f"{task}_first_run_s"] = wall
+        figures[f"{task}_{metric}"], figures[f"{task}_{metric}_baseline"] = value, baseline
+        print(f"deepimg train task={task}: {wall:.0f} s wall, test/{metric} {value:.4f} "
+              f"against the baseline's {baseline:.4f}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="runs of refusal and help")
+    parser.add_argument("--tasks", action="store_true", help="also each task's first run")
     args = parser.parse_args()
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
     with tempfile.TemporaryDirectory() as tmp:
@@ -101,7 +121,9 @@ def main() -> None:
         wall_b, train_b, _ = run_wall("basic", ["analysis=basic"], cwd)
         figures["analysis_basic_s"] = (wall_b - train_b) - figures["fixed_cost_s"]
         print(f"analysis=basic adds {figures['analysis_basic_s']:.1f} s")
-    print(json.dumps({k: round(v, 2) for k, v in figures.items()}))
+        if args.tasks:
+            first_runs(cwd, figures)
+    print(json.dumps({k: round(v, 4) for k, v in figures.items()}))
 
 
 if __name__ == "__main__":

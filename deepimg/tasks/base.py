@@ -57,6 +57,7 @@ class Task(ABC):
     outputs: ClassVar[tuple[Output, ...]]  # what the network may output, preferred first
     mixes_labels: ClassVar[bool] = False  # a target that two scenes can share (mixup, cutmix)
     flip_invariant: ClassVar[bool] = False  # the answer survives a mirrored or shifted scene
+    keeps_test_scores: ClassVar[bool] = False  # the test keeps every image's score for the figures
 
     @property
     def monitor(self) -> str:
@@ -122,6 +123,11 @@ class Task(ABC):
     @abstractmethod
     def metrics(self) -> dict[str, Metric]:
         """Fresh torchmetrics metrics keyed by name (one set per stage)."""
+
+    def training_metrics(self) -> dict[str, Metric]:
+        """The metrics of the training epochs (the learning curves read the monitored one);
+        all of ``metrics`` unless a task leaves out those too costly to compute every epoch."""
+        return self.metrics()
 
     def combine(self, predictions: list[torch.Tensor]) -> torch.Tensor:
         """One prediction from several (test-time views, ensemble members): their mean."""

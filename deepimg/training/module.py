@@ -75,7 +75,8 @@ class ImagingModule(pl.LightningModule):
         # Metrics and mean loss per stage, accumulated per batch and logged once per epoch:
         # Lightning's self.log costs milliseconds a call, too much to pay on every batch.
         for stage in STAGES:  # train_metrics, val_metrics, test_metrics; *_loss likewise
-            setattr(self, f"{stage}_metrics", MetricCollection(task.metrics(), prefix=f"{stage}/"))
+            metrics = task.training_metrics() if stage == "train" else task.metrics()
+            setattr(self, f"{stage}_metrics", MetricCollection(metrics, prefix=f"{stage}/"))
             setattr(self, f"{stage}_loss", MeanMetric())
         self.gathered = {
             stage: GatheredUpdates(getattr(self, f"{stage}_metrics")) for stage in STAGES
@@ -130,12 +131,25 @@ class ImagingModule(pl.LightningModule):
     ) -> None:
         """Keep each test image's results (the task's ``per_image``), and a fingerprint of the
         scene (the sum of its pixels), by which runs tested on the same images are paired."""
-        record = self.task.per_image(self.task.score(prediction), target, network_input)
+        scored = self.task.score(prediction)
+        record = self.task.per_image(scored, target, network_input)
         record["fingerprint"] = scenes.double().flatten(1).sum(dim=1)
         self.per_image_parts.append({k: v.detach().cpu() for k, v in record.items()})
+        if self.task.keeps_test_scores:
+            self.test_scored.append((scored.detach().cpu(), target.detach().cpu()))
 
     def on_test_epoch_start(self) -> None:
         self.per_image_parts = []
+        self.test_scored: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def test_scores(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Every test image's score and target from the last test, in test order, where the
+        task keeps them (``keeps_test_scores``): the figures read them instead of predicting
+        the test split a second time. None before a test."""
+        parts = getattr(self, "test_scored", [])
+        if not parts:
+            return None
+        return torch.cat([s for s, _ in parts]), torch.cat([t for _, t in parts])
 
     def per_image(self) -> dict[str, np.ndarray]:
         """The test's per-image records, in test order (``index``), as arrays."""

@@ -115,9 +115,18 @@ class ClassifyAnalysis(RunAnalysis):
 
     def predict(self) -> None:
         want_features = self.settings.figures == "full"
+        tested = getattr(self.model, "test_scores", lambda: None)()
+        if not want_features and tested is not None and len(tested[1]) == self.test_size():
+            logits, labels = tested  # the test just predicted every image: no second pass
+            self.predictions = Predictions(labels.numpy(), logits.float().softmax(dim=1).numpy())
+            return
         self.predictions = predict(
             self.model, self.network, self.data.test_dataloader(), want_features
         )
+
+    def test_size(self) -> int:
+        """The test split's length (a DDP rank tested only its share: that does not do)."""
+        return len(self.data.test_dataloader().dataset)
 
     def confusion(self) -> None:
         p = self.predictions

@@ -39,3 +39,35 @@ def test_basic_draws_the_fast_figures_and_full_adds_the_slow_ones() -> None:
     slow = ["saliency", "occlusion", "first-layer filters", "t-SNE, PCA, k-means",
             "sliding window"]  # fmt: skip
     assert steps("full") == [*basic, *slow, "learning curves"]
+
+
+def test_the_figures_reuse_the_tests_scores_instead_of_predicting_again(
+    digits_module, tmp_path: Path, monkeypatch
+) -> None:
+    """After a test, the confusion matrix and ROC curves read what the test scored: the same
+    probabilities as a second pass over the test split, without it."""
+    from deepimg.tasks.classify import figures
+    from deepimg.tasks.classify.predictions import predict
+
+    module, datamodule = digits_module
+    fresh = predict(module, module.network, datamodule.test_dataloader())
+    module.on_test_epoch_start()
+    try:
+        with torch.no_grad():
+            for i, batch in enumerate(datamodule.test_dataloader()):
+                module.test_step(batch, i)
+
+        def second_pass(*_args, **_kwargs):
+            raise AssertionError("the test split was predicted a second time")
+
+        monkeypatch.setattr(figures, "predict", second_pass)
+        analysis = ClassifyAnalysis(module, datamodule, tmp_path, AnalysisSettings(), None)
+        analysis.predict()
+    finally:
+        module.test_scored = []
+        module.gathered["test"].flush()
+        module.test_metrics.reset()
+        module.test_loss.reset()
+    assert len(analysis.predictions.labels) == len(fresh.labels) > 100
+    assert (analysis.predictions.labels == fresh.labels).all()
+    assert abs(analysis.predictions.probabilities - fresh.probabilities).max() < 1e-5

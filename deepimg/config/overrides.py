@@ -74,6 +74,12 @@ def resolve_key(key: str, leaves: Iterable[str], groups: Iterable[str]) -> str:
     return matches[0] if matches else key
 
 
+def full_path(key: str, groups: set[str]) -> bool:
+    """A key that starts at a config group (``trainer.max_epochs``), or Hydra's own: a full
+    path already, as no group's node sits inside another's."""
+    return key.startswith("hydra.") or (key.partition(".")[0] in groups and "." in key)
+
+
 def expand_short_keys(
     args: Sequence[str],
     groups: Iterable[str],
@@ -82,9 +88,11 @@ def expand_short_keys(
     """Replace short keys by full paths, looked up in the config the group choices compose."""
     groups = set(groups)
     plain = [
-        (i, m) for i, m in enumerate(map(OVERRIDE.match, args)) if m and m["key"] not in groups
+        (i, m)
+        for i, m in enumerate(map(OVERRIDE.match, args))
+        if m and m["key"] not in groups and not full_path(m["key"], groups)
     ]
-    if not plain:
+    if not plain:  # nothing short: no config to compose (a quarter of a second)
         return list(args)
     choices = [a for a in args if (m := OVERRIDE.match(a)) and m["key"] in groups]
     # Config folders of one's own (hydra.searchpath=[file://DIR]) hold options too.

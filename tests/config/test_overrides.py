@@ -82,3 +82,16 @@ def test_sweep_variants_cover_every_value_once() -> None:
     assert seeds == {"seed=0", "seed=1"}
     assert all(v[2] == "model.depth=2" for v in variants)
     assert len(variants) == 1 + 2 + 1
+
+
+def test_keys_that_start_at_a_group_compose_nothing() -> None:
+    """``trainer.max_epochs=1`` is a full path already: no config is composed to look it up
+    (a quarter of a second of every run)."""
+
+    def compose(_overrides):
+        raise AssertionError("composed a config for full paths")
+
+    args = ["task=restore", "trainer.max_epochs=1", "dataset.train_size=1000", "hydra.run.dir=x"]
+    assert expand_short_keys(args, config.groups(), compose) == args
+    with pytest.raises(AssertionError, match="composed"):  # a short key still looks it up
+        expand_short_keys(["bits=3"], config.groups(), compose)

@@ -27,6 +27,19 @@ def test_not_an_idx_file(tmp_path: Path) -> None:
         read_idx(tmp_path / "x")
 
 
+def test_a_file_read_twice_is_the_same_a_copy_and_a_new_file_is_read_again(tmp_path: Path) -> None:
+    import os
+
+    path = tmp_path / "x.gz"
+    write_idx(path, np.arange(24, dtype=np.uint8).reshape(2, 3, 4))
+    first = read_idx(path)
+    first.zero_()  # a caller's change stays its own
+    assert torch.equal(read_idx(path), torch.arange(24, dtype=torch.uint8).reshape(2, 3, 4))
+    write_idx(path, np.full((2, 2), 7, dtype=np.uint8))
+    os.utime(path, ns=(1, 1))  # another modification time, whatever the clock's resolution
+    assert torch.equal(read_idx(path), torch.full((2, 2), 7, dtype=torch.uint8))
+
+
 def test_stratified_split_keeps_class_shares_and_is_seeded() -> None:
     labels = torch.tensor([0] * 600 + [1] * 300 + [2] * 100)
     taken, rest = stratified_take(labels, 0.1, seed=0)

@@ -13,17 +13,26 @@ classical design). One run goes through up to four stages, each a number of epoc
 * **decode**: the design is frozen and hard, and the network alone trains on it,
   continuing from its weights or from scratch (``decode_from``).
 
+Before them, ``info`` passes over the training scenes may design the hardware for
+information alone: only the design learns, with no network in the loop, to maximise the bits
+per pixel of its measurements (``deepimg/training/information.py``; the information-optimal
+design, "IDEAL", of Pinkard et al. 2024). A pass costs a fraction of an epoch, and a discrete
+design needs hundreds of steps to move, so they are counted apart from the epochs
+(``stages=ideal``: then the network alone learns on the frozen design).
+
 ``joint: null`` takes whatever ``trainer.max_epochs`` leaves; by default (``stages=joint``)
 that is the whole run, as before stages existed. A fixed design has only the decode stage: a
 comparison of a fixed and a learned design at the same ``trainer.max_epochs`` is fair.
 
 The best checkpoint (the one tested) and the objective a sweeper receives are taken from the
 last stage only; ``metrics.csv`` records each epoch's stage (0 warmup ... 3 decode), and the
-design at each stage's end is saved in ``physics/stages/``.
+design at each stage's end is saved in ``physics/stages/`` (after the info passes, in
+``physics/stages/info/``, with the bits of each pass in ``bits_per_pass.csv``).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal, NamedTuple
@@ -35,6 +44,9 @@ from torch import nn
 
 from deepimg.analysis.physics_figures import save_map
 from deepimg.config.constraints import Range
+from deepimg.training.information import design_for_information
+
+log = logging.getLogger(__name__)
 
 STAGES = ("warmup", "joint", "hardened", "decode")
 LEARNING = {"joint", "hardened"}  # stages in which the design moves
@@ -53,16 +65,17 @@ class Stage(NamedTuple):
 class Stages:
     """The ``stages`` config group: each stage's epochs (see the module)."""
 
-    warmup: Annotated[int, Range(0)] = 0
+    warmup: Annotated[int, Range(0)] | None = 0
     joint: Annotated[int, Range(0)] | None = None
     hardened: Annotated[int, Range(0)] | None = 0
-    decode: Annotated[int, Range(0)] = 0
+    decode: Annotated[int, Range(0)] | None = 0
     decode_from: Literal["continue", "scratch"] = "continue"
+    info: Annotated[int, Range(0)] = 0  # passes designing for information, before the epochs
+    info_lr: Annotated[float, Range(1e-6, 100)] = 1.0  # their Adam's learning rate
 
     def plan(self, max_epochs: int, learnable: bool) -> list[Stage]:
         """The stages of a run of ``max_epochs`` epochs, in order; only decode for a fixed
-        design. ``joint`` or else ``hardened`` may be null: it takes the epochs the others
-        leave. A ``ValueError`` where the stages do not add up to the run."""
+        design. One stage may be null: it takes the epochs the others leave. A ``ValueError`` where the stages do not add up to the run."""
         if not learnable:
             return [Stage("decode", 0, max_epochs)]
         lengths = {"warmup": self.warmup, "joint": self.joint, "hardened": self.hardened}
@@ -73,8 +86,8 @@ class Stages:
             shown = ", ".join(f"{k}={'null' if n is None else n}" for k, n in lengths.items())
             raise ValueError(
                 f"the stages take {given} epochs ({shown}) but trainer.max_epochs="
-                f"{max_epochs}; make them add up, or leave one of stages.joint and "
-                "stages.hardened null to give it the epochs left"
+                f"{max_epochs}; make them add up, or leave one stage (stages.joint, for "
+                "one) null to give it the epochs left"
             )
         if rest:
             lengths[rest[0]] = max_epochs - given
@@ -118,6 +131,28 @@ class StageSchedule(Callback):
 
     def setup(self, trainer, pl_module, stage: str) -> None:
         self.setup_plan(int(trainer.max_epochs), pl_module.physics.learnable)
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        """The info passes, once, before the first epoch (not again on resuming: the
+        checkpoint holds the design they made)."""
+        fresh = trainer.current_epoch == 0 and trainer.global_step == 0
+        if not (self.stages.info and pl_module.physics.learnable and fresh):
+            return
+        physics = pl_module.physics
+        curve = design_for_information(
+            physics, trainer.train_dataloader, self.stages.info, self.stages.info_lr,
+            pl_module.device,
+        )  # fmt: skip
+        physics.anneal(0.0)  # the epochs anneal on their own window
+        log.info("designed for information: %.3f -> %.3f bits per pixel over %d passes",
+                 curve[0], curve[-1], len(curve))  # fmt: skip
+        if trainer.is_global_zero:
+            folder = self.run_dir / "physics" / "stages" / "info"
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, value in physics.maps().items():
+                save_map(name, value.detach().cpu(), folder)
+            rows = "".join(f"{k},{bits:.6f}\n" for k, bits in enumerate(curve, 1))
+            (folder / "bits_per_pass.csv").write_text("pass,bits_per_pixel\n" + rows)
 
     def in_last_stage(self, epoch: int) -> bool:
         return stage_at(self.plan, epoch) == self.plan[-1]

@@ -37,8 +37,10 @@ def test_the_plan_splits_the_run_and_a_fixed_design_only_decodes() -> None:
     assert warmed.plan(5, learnable=True) == [
         Stage("warmup", 0, 1), Stage("hardened", 1, 4), Stage("decode", 4, 5)
     ]  # fmt: skip
-    with pytest.raises(ValueError, match="leave one of stages.joint and stages.hardened null"):
+    with pytest.raises(ValueError, match="leave one stage .* null"):
         Stages(joint=None, hardened=None).plan(3, learnable=True)
+    ideal = Stages(warmup=None, joint=0, hardened=0, decode=4)  # stages=ideal, decode 4
+    assert ideal.plan(6, learnable=True) == [Stage("warmup", 0, 2), Stage("decode", 2, 6)]
 
 
 def test_hardened_training_sees_the_hard_design_with_the_relaxations_gradient() -> None:

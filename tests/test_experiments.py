@@ -166,3 +166,26 @@ def test_a_comparison_is_paired_over_five_seeds_at_equal_epochs(name: str) -> No
     plan = stages.plan(cfg.trainer.max_epochs, learnable=True)
     assert [s.name for s in plan][0] == "warmup" and plan[-1].name == "decode"
     assert plan[-1].end == cfg.trainer.max_epochs  # learned and fixed train equally long
+
+
+def test_the_information_comparison_gives_every_arm_the_same_network_epochs() -> None:
+    """experiment=information/cfa: fixed Bayer, end to end (stages=warmed) and designed for
+    information (stages=ideal: info passes before the epochs), on 3 seeds; each arm trains
+    the network for the same epochs and decodes the frozen design for the same last ones."""
+    from deepimg.training.stages import Stages
+
+    cfg = compose(["experiment=information/cfa"], with_hydra=True)
+    check_config(cfg)
+    params = dict(cfg.hydra.sweeper.params)
+    assert params["stages"] == "warmed,ideal"
+    assert params["physical_layer.learnable"] == "false,true" and params["seed"] == "0,1,2"
+    plans = {}
+    for option in ("warmed", "ideal"):
+        arm = compose(["experiment=information/cfa", f"stages={option}"])
+        stages = Stages(**{k: v for k, v in arm.stages.items() if k != "_target_"})
+        plans[option] = (stages.info, stages.plan(arm.trainer.max_epochs, learnable=True))
+    (no_passes, warmed), (passes, ideal) = plans["warmed"], plans["ideal"]
+    assert no_passes == 0 < passes
+    assert warmed[-1] == ideal[-1] and warmed[-1].name == "decode"
+    assert warmed[-1].end == ideal[-1].end == cfg.trainer.max_epochs
+    assert not any(s.name in ("joint", "hardened") for s in ideal)  # the network alone

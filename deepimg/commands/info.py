@@ -39,8 +39,8 @@ def info_job(cfg: DictConfig) -> float:
     run_dir = Path(cfg.paths.output_dir)
     try:
         metrics = estimate(cfg)
-    except UserError as err:
-        print(f"deepimg info: error: {err}", file=sys.stderr)
+    except (UserError, ValueError) as err:  # a layer or the estimate refusing its input
+        print(f"deepimg info: error: {' '.join(str(err).split())}", file=sys.stderr)
         sys.exit(2)
     write_metrics(run_dir, metrics)
     bits, low, high = (metrics[f"{BITS}{end}"] for end in ("", "_low", "_high"))
@@ -90,6 +90,12 @@ def information(physics, datamodule, seed: int) -> dict | None:
     if fit is None or test is None:
         return None
     size = min(PATCH, *(n // 2 for n in fit[0].shape[-2:]))  # several positions a scene
+    if size < 2:
+        height, width = fit[0].shape[-2:]
+        raise ValueError(
+            f"measurements of {height}x{width} pixels are too small for the estimate's patches "
+            "(at least 4x4 pixels are needed)"
+        )
     period = physics.period  # crops in the same phase of a tiled design
     fitted = patches(fit[0].double().numpy(), size, PATCHES, seed=seed, period=period)
     # the counts and their noise variance, cropped together as channels, then split

@@ -61,6 +61,17 @@ def test_a_layer_without_noise_is_refused_in_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1 and "no noise model" in lines[0] and "physical_layer=noise" in lines[0]
 
 
+def test_measurements_too_small_for_patches_are_refused_in_one_line(tmp_path: Path) -> None:
+    result = run_main(
+        "info", "dataset=digits", "physical_layer=sensor", "pixels=2", "hydra.run.dir=run",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr[-1500:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "2x2 pixels are too small" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
 def test_help_names_the_estimate_and_an_example(capsys: pytest.CaptureFixture[str]) -> None:
     from deepimg.cli import main
 

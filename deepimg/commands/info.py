@@ -64,8 +64,8 @@ def estimate(cfg: DictConfig) -> dict:
         name = cfg.physical_layer._target_.rsplit(".", 1)[-1]
         raise UserError(
             f"{name} has no noise model, and bits per pixel need one: choose "
-            "physical_layer=noise, physical_layer=sensor, or physical_layer=cfa with "
-            "physical_layer.photons"
+            "physical_layer=noise, physical_layer=sensor, or physical_layer=cfa or "
+            "fluorescence with physical_layer.photons"
         )
     return {**facts, "status": "completed", "task": "info", "task_metrics": BITS,
             "lower_is_better": ""}  # fmt: skip

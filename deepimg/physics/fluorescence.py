@@ -248,6 +248,13 @@ class Fluorescence(PhysicalLayer):
         mu = mix_channels(x, self.crosstalk().to(x.dtype))
         return mu if self.shot is None else self.shot(mu)
 
+    def photon_counts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Each filter's electrons and their variance (the shot noise of the light it passes,
+        ``photons * mu_m``); ``None`` without a photon budget."""
+        if self.shot is None:
+            return None
+        return self.shot.photon_counts(mix_channels(x, self.crosstalk().to(x.dtype)))
+
     def to_scene(self, y: torch.Tensor) -> torch.Tensor:
         """The least-squares unmixing ``c = pinv(S) y``, pixel by pixel."""
         return unmix_channels(y, self.crosstalk().to(y.dtype))

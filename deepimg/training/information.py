@@ -82,8 +82,8 @@ def design_for_information(
             if counts is None:
                 raise ValueError(
                     f"{type(physics).__name__} has no noise model, and designing for "
-                    "information needs one: physical_layer=noise, sensor, or cfa with "
-                    "physical_layer.photons"
+                    "information needs one: physical_layer=noise, sensor, or cfa or "
+                    "fluorescence with physical_layer.photons"
                 )
             bits = batch_bits_per_pixel(*counts, period=physics.period)
             optimizer.zero_grad()

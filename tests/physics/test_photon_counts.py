@@ -58,3 +58,15 @@ def test_a_tiled_design_has_its_tiles_period_and_patches_start_on_it() -> None:
     starts = patches(where, 4, 200, seed=0, period=(4, 4))[:, 0].astype(int)
     assert set(np.unique(starts // 16 % 4)) == {0} and set(np.unique(starts % 16 % 4)) == {0}
     assert len(np.unique(starts)) > 1
+
+
+def test_fluorescence_counts_the_light_each_filter_passes() -> None:
+    from deepimg.physics.fluorescence import Fluorescence
+
+    layer = Fluorescence((3, 8, 8), filters=2, photons=500.0).eval()
+    x = torch.rand(4, 3, 8, 8)
+    counts, variance = layer.photon_counts(x)
+    assert counts.shape == variance.shape == (4, 2, 8, 8)
+    light = 500.0 * torch.einsum("bkhw,mk->bmhw", x, layer.crosstalk())
+    assert torch.allclose(variance, light, rtol=1e-5)  # Poisson: the variance is the mean
+    assert Fluorescence((3, 8, 8), photons=None).photon_counts(x) is None

@@ -134,3 +134,27 @@ def plugin_entropy_bits(patterns: np.ndarray) -> float:
     _, counts = np.unique(rows, axis=0, return_counts=True)
     p = counts / counts.sum()
     return float(-(p * np.log2(p)).sum())
+
+
+def binary_entropy_bits(p: np.ndarray) -> np.ndarray:
+    """``h(p) = -p log2 p - (1 - p) log2 (1 - p)``, 0 at p = 0 and 1."""
+    p = np.clip(np.asarray(p, np.float64), 1e-12, 1 - 1e-12)
+    return -(p * np.log2(p) + (1 - p) * np.log2(1 - p))
+
+
+def binary_bits_per_pixel(fit: np.ndarray, test: np.ndarray, firing: np.ndarray) -> Estimate:
+    """``I(X; Y)`` per pixel of 1-bit measurements, counted rather than assumed Gaussian:
+    ``H(Y)`` is the cross-entropy of the test patches' patterns ``(M, D)`` under their
+    frequencies among the ``fit`` patches (add-1/2 smoothing, so no pattern is impossible;
+    like the Gaussian, a bound from above), and ``H(Y | X)`` the binary entropy of each pixel's
+    chance of a 1 given the scene, ``firing`` ``(M, D)``: the pixels of a patch fire
+    independently given the scene. The CI is a bootstrap over the test patches."""
+    fit, test = np.asarray(fit) > 0.5, np.asarray(test) > 0.5
+    d = test.shape[1]
+    weights = 1 << np.arange(d)
+    seen = np.bincount(fit.astype(np.int64) @ weights, minlength=2**d) + 0.5
+    probability = seen / seen.sum()
+    surprisal = -np.log2(probability[test.astype(np.int64) @ weights])
+    per_sample = (surprisal - binary_entropy_bits(firing).sum(axis=1)) / d
+    bits, low, high = mean_ci(per_sample)
+    return Estimate(max(bits, 0.0), low, high, len(test))

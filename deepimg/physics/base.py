@@ -136,6 +136,12 @@ class PhysicalLayer(nn.Module):
         (``deepimg/analysis/information.py``). ``None`` for a layer without a noise model."""
         return None
 
+    def binary_counts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """For a layer whose output is one bit a pixel: the bits it gives for ``x``, and each
+        pixel's chance of a 1 given the scene (its noise model); what the discrete estimate
+        of bits per pixel needs. ``None`` for every other layer."""
+        return None
+
     def maps(self) -> dict[str, torch.Tensor]:
         """Named physical parameter maps worth looking at (learned gains, PSFs, masks).
 

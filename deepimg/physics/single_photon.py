@@ -120,6 +120,11 @@ class SinglePhoton(PhysicalLayer):
         p = firing_probability(lam, q)
         return fired + (p - p.detach())
 
+    def binary_counts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The bits (``forward``'s draw) and each pixel's firing chance ``P(q, lam)``."""
+        lam = self.photons * x.clamp_min(0)
+        return self(x), firing_probability(lam, self.photon_threshold)
+
     def maps(self) -> dict[str, torch.Tensor]:
         return {"threshold": self.photon_threshold.detach()} if self.learnable else {}
 

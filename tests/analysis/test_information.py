@@ -96,3 +96,20 @@ def test_patches_are_seeded_crops() -> None:
     assert a.shape == (5, 9) and np.array_equal(a, b)
     with pytest.raises(ValueError, match="patch size 7"):
         patches(images, 7, 1, seed=0)
+
+
+def test_one_bit_patterns_through_a_binary_channel_give_one_minus_its_entropy() -> None:
+    """Fair independent bits, each flipped with chance 0.1: 1 - h(0.1) = 0.531 bits a pixel."""
+    from deepimg.analysis.information import binary_bits_per_pixel, binary_entropy_bits
+
+    rng = np.random.default_rng(0)
+    scenes = rng.random((40_000, 9)) < 0.5
+    flip = 0.1
+    measured = scenes ^ (rng.random(scenes.shape) < flip)
+    firing = np.where(scenes, 1 - flip, flip)
+    estimate = binary_bits_per_pixel(measured[:20_000], measured[20_000:], firing[20_000:])
+    expected = 1 - float(binary_entropy_bits(np.array(flip)))
+    assert estimate.bits == pytest.approx(expected, abs=0.02)
+    assert estimate.low < estimate.bits < estimate.high
+    certain = binary_bits_per_pixel(scenes[:20_000], scenes[20_000:], scenes[20_000:] * 1.0)
+    assert certain.bits == pytest.approx(1.0, abs=0.02)  # no noise: every bit is information

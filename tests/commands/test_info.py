@@ -72,6 +72,17 @@ def test_measurements_too_small_for_patches_are_refused_in_one_line(tmp_path: Pa
     assert "Traceback" not in result.stderr
 
 
+def test_one_bit_pixels_are_counted_and_more_photons_give_more_bits(tmp_path: Path) -> None:
+    result = run_main(
+        "info", "dataset=digits", "physical_layer=single_photon", "photons=1,16",
+        "hydra.sweep.dir=sweep", "-m", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-1500:]
+    runs = [json.loads((tmp_path / "sweep" / n / "metrics.json").read_text()) for n in "01"]
+    assert all("1-bit patterns" in m["info/model"] for m in runs)
+    assert 0 < runs[0]["info/bits_per_pixel"] < runs[1]["info/bits_per_pixel"] <= 1
+
+
 def test_help_names_the_estimate_and_an_example(capsys: pytest.CaptureFixture[str]) -> None:
     from deepimg.cli import main
 

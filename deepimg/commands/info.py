@@ -29,7 +29,7 @@ def info_command(args: list[str]) -> None:
 
     refuse_rerun(args)
     if not HYDRA_ONLY.intersection(args):
-        args = prepare_train_args(args)
+        args = prepare_train_args(args, "info")
     run_hydra(info_job, args, "train")
 
 

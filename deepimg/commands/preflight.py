@@ -15,8 +15,9 @@ from deepimg.config.sweeps import plan_sweep, sweep_variants
 from deepimg.errors import UserError
 
 
-def prepare_train_args(args: Sequence[str]) -> list[str]:
-    """Expand shorthands, check every value, and give the run a fresh folder.
+def prepare_train_args(args: Sequence[str], command: str = "train") -> list[str]:
+    """Expand shorthands, check every value, and give the run a fresh folder (``command``:
+    the one whose name the messages carry, ``train`` or ``info``).
 
     Returns the argument list for Hydra: flags first, then the full overrides.
     """
@@ -44,7 +45,7 @@ def prepare_train_args(args: Sequence[str]) -> list[str]:
     if preset and not (ns.multirun or ranged):
         flags.append("-m")
         print(
-            f"deepimg train: {experiment_of(overrides)} is a sweep ({' '.join(preset)}); running it with -m"
+            f"deepimg {command}: {experiment_of(overrides)} is a sweep ({' '.join(preset)}); running it with -m"
         )
     multirun = ns.multirun or ranged or bool(preset)
     if multirun and ns.cfg:
@@ -59,7 +60,7 @@ def prepare_train_args(args: Sequence[str]) -> list[str]:
     searched = any(o.startswith("hydra/sweeper=") and o != "hydra/sweeper=basic" for o in overrides)
     sweep = plan_sweep([*preset, *overrides], searched)
     if multirun:
-        check_size(sweep.runs, max_runs)
+        check_size(sweep.runs, max_runs, command)
     variants = [config.compose(v) for v in sweep.variants]
     for cfg in variants:
         config.check_config(cfg)
@@ -114,7 +115,7 @@ def take_max_runs(overrides: list[str]) -> tuple[list[str], int]:
     return rest, limit
 
 
-def check_size(runs: int | None, max_runs: int) -> None:
+def check_size(runs: int | None, max_runs: int, command: str = "train") -> None:
     """Say how many runs a sweep makes before checking them, and refuse one beyond
     ``max_runs`` (``seed=1..1000000`` is a typo more often than a plan)."""
     if runs is None:
@@ -125,7 +126,7 @@ def check_size(runs: int | None, max_runs: int) -> None:
             "you mean it"
         )
     if runs > 1:
-        print(f"deepimg train: a sweep of {runs:,} runs; checking its values first")
+        print(f"deepimg {command}: a sweep of {runs:,} runs; checking its values first")
 
 
 def check_values(cfg: DictConfig, key: str, values: list[str]) -> None:

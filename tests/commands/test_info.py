@@ -78,6 +78,7 @@ def test_one_bit_pixels_are_counted_and_more_photons_give_more_bits(tmp_path: Pa
         "hydra.sweep.dir=sweep", "-m", cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-1500:]
+    assert "deepimg info: a sweep of 2 runs" in result.stdout  # its own name, not train's
     runs = [json.loads((tmp_path / "sweep" / n / "metrics.json").read_text()) for n in "01"]
     assert all("1-bit patterns" in m["info/model"] for m in runs)
     assert 0 < runs[0]["info/bits_per_pixel"] < runs[1]["info/bits_per_pixel"] <= 1

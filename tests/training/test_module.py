@@ -118,9 +118,19 @@ def test_a_non_finite_loss_stops_training_at_once(digits_module) -> None:
     trainer.fit_loop  # noqa: B018 - the module needs a trainer to log with
     module.trainer = trainer
     scenes, labels = next(iter(data.train_dataloader()))
-    with torch.no_grad():
-        module.network.head[-1].weight.fill_(float("nan"))
-    with pytest.raises(
-        Diverged, match="the training loss became nan at step 0 .*lower the learning rate"
-    ):
-        module.training_step((scenes, labels), 0)
+    weight = module.network.head[-1].weight
+    kept = weight.detach().clone()  # the module is shared: put its weights back afterwards
+    try:
+        with torch.no_grad():
+            weight.fill_(float("nan"))
+        with pytest.raises(
+            Diverged, match="the training loss became nan at step 0 .*lower the learning rate"
+        ):
+            module.training_step((scenes, labels), 0)
+    finally:
+        with torch.no_grad():
+            weight.copy_(kept)
+        module.gathered["train"].flush()
+        module.gathered_loss["train"].flush()
+        module.train_metrics.reset()
+        module.train_loss.reset()

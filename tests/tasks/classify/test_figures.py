@@ -46,28 +46,24 @@ def test_the_figures_reuse_the_tests_scores_instead_of_predicting_again(
 ) -> None:
     """After a test, the confusion matrix and ROC curves read what the test scored: the same
     probabilities as a second pass over the test split, without it."""
+    import pytorch_lightning as pl
+
     from deepimg.tasks.classify import figures
     from deepimg.tasks.classify.predictions import predict
 
     module, datamodule = digits_module
     fresh = predict(module, module.network, datamodule.test_dataloader())
-    module.on_test_epoch_start()
-    try:
-        with torch.no_grad():
-            for i, batch in enumerate(datamodule.test_dataloader()):
-                module.test_step(batch, i)
+    trainer = pl.Trainer(
+        accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False
+    )
+    trainer.test(module, datamodule=datamodule, verbose=False)
 
-        def second_pass(*_args, **_kwargs):
-            raise AssertionError("the test split was predicted a second time")
+    def second_pass(*_args, **_kwargs):
+        raise AssertionError("the test split was predicted a second time")
 
-        monkeypatch.setattr(figures, "predict", second_pass)
-        analysis = ClassifyAnalysis(module, datamodule, tmp_path, AnalysisSettings(), None)
-        analysis.predict()
-    finally:
-        module.test_scored = []
-        module.gathered["test"].flush()
-        module.test_metrics.reset()
-        module.test_loss.reset()
+    monkeypatch.setattr(figures, "predict", second_pass)
+    analysis = ClassifyAnalysis(module, datamodule, tmp_path, AnalysisSettings(), None)
+    analysis.predict()
     assert len(analysis.predictions.labels) == len(fresh.labels) > 100
     assert (analysis.predictions.labels == fresh.labels).all()
     assert abs(analysis.predictions.probabilities - fresh.probabilities).max() < 1e-5

@@ -34,3 +34,18 @@ def test_two_ddp_processes_write_one_run_from_rank_zero(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr[-3000:]
     assert "test/acc" in json.loads((tmp_path / "again" / "metrics.json").read_text())
     assert again.stdout.count("┃ metric") == 1  # one process printed it
+
+
+def test_a_learned_design_held_by_a_stage_is_refused_under_ddp_in_one_line(tmp_path: Path) -> None:
+    """stages=warmed holds the design in its warm-up and decode epochs; DDP cannot follow a
+    gradient that comes and goes, so the run is refused before any process starts."""
+    from tests.conftest import run_main
+
+    result = run_main(
+        "train", "dataset=digits", *QUICK, "physical_layer=blur", "physical_layer.learnable=true",
+        "stages=warmed", "trainer.max_epochs=3", "trainer.devices=2", "trainer.strategy=ddp",
+        "hydra.run.dir=run", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "does not train under DDP yet" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -26,6 +26,7 @@ from deepimg.commands.launchers import limit_threads
 from deepimg.commands.runs import write_metrics, write_per_image
 from deepimg.commands.signals import RunInterrupted
 from deepimg.data.datamodule import ImageDataModule
+from deepimg.errors import UserError
 from deepimg.tasks.base import Task
 from deepimg.training.build import build_datamodule, build_module, build_stages
 from deepimg.training.callbacks import PhysicsMaps, RandomState, SaveRunConfig
@@ -130,6 +131,15 @@ def build_trainer(
     loggers = build_loggers(cfg, run_dir)
     maps = [PhysicsMaps()] if len(loggers) > 1 else []  # pictures for the trackers that show them
     stages = [schedule] if schedule is not None else []
+    if (
+        schedule is not None
+        and schedule.holds_a_learned_design()
+        and "ddp" in str(cfg.trainer.get("strategy"))
+    ):
+        raise UserError(
+            "a learned design held by a stage (warmup, decode, info passes) does not train "
+            "under DDP yet (its gradient comes and goes); use stages=joint, or one device"
+        )
     return instantiate(
         cfg.trainer, default_root_dir=str(run_dir), logger=loggers,
         callbacks=[checkpoint, *stages, *extra_callbacks, *maps],

@@ -75,7 +75,8 @@ class Stages:
 
     def plan(self, max_epochs: int, learnable: bool) -> list[Stage]:
         """The stages of a run of ``max_epochs`` epochs, in order; only decode for a fixed
-        design. One stage may be null: it takes the epochs the others leave. A ``ValueError`` where the stages do not add up to the run."""
+        design. One stage may be null: it takes the epochs the others leave. A ``ValueError``
+        where the stages do not add up to the run."""
         if not learnable:
             return [Stage("decode", 0, max_epochs)]
         lengths = {"warmup": self.warmup, "joint": self.joint, "hardened": self.hardened}
@@ -127,7 +128,14 @@ class StageSchedule(Callback):
 
     def setup_plan(self, max_epochs: int, learnable: bool) -> list[Stage]:
         self.plan = self.stages.plan(max_epochs, learnable)
+        self.learnable = learnable
         return self.plan
+
+    def holds_a_learned_design(self) -> bool:
+        """Whether a stage leaves a learnable design out of the loss (warm-up, decode): DDP
+        must then expect parameters without gradients."""
+        held = any(stage.name not in LEARNING for stage in self.plan)
+        return getattr(self, "learnable", False) and (held or bool(self.stages.info))
 
     def setup(self, trainer, pl_module, stage: str) -> None:
         self.setup_plan(int(trainer.max_epochs), pl_module.physics.learnable)

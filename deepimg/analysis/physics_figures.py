@@ -118,24 +118,21 @@ def save_curves(
     return save(fig, path, DPI)
 
 
+def save_maps(physics: PhysicalLayer, folder: Path, pictures: bool = True) -> list[Path]:
+    """Every map the layer reports, into ``folder`` (made if need be), as numbers and, with
+    ``pictures``, as pictures (``save_map``): a run's design, or a stage's."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return [
+        p for name, value in physics.maps().items() for p in save_map(name, value, folder, pictures)
+    ]
+
+
 @torch.no_grad()
 def save_physics_figures(
-    physics: PhysicalLayer,
-    scenes: torch.Tensor,
-    titles: list[str],
-    folder: Path,
-    pictures: bool = True,
+    physics: PhysicalLayer, scenes: torch.Tensor, titles: list[str], folder: Path
 ) -> list[Path]:
-    """``examples.png`` and every map, grid and curve the layer reports, into ``folder``.
-    Without ``pictures`` (``analysis=none``), only the maps' numbers (``<name>.npy``): the
-    learned design is kept, and a quick sweep draws nothing (matplotlib costs about 0.5 s)."""
+    """``examples.png`` and every map, grid and curve the layer reports, into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
-    if not pictures:
-        return [
-            p
-            for name, value in physics.maps().items()
-            for p in save_map(name, value, folder, False)
-        ]
     was_training = physics.training
     physics.eval()
     device = device_of(physics, default=scenes.device)
@@ -143,8 +140,7 @@ def save_physics_figures(
     physics.train(was_training)
     layer = f"{type(physics).__name__}({physics.extra_repr()})"
     paths = [save_examples(scenes, sensed, titles, folder / "examples.png", layer)]
-    for name, value in physics.maps().items():
-        paths += save_map(name, value, folder)
+    paths += save_maps(physics, folder)
     for name, edges in physics.grids().items():
         paths.append(save_grids(name, scenes[0], edges, folder / f"{name}.png"))
     for name, (x, x_label, lines) in physics.curves().items():

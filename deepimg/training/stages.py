@@ -42,7 +42,7 @@ from pytorch_lightning import Callback
 from pytorch_lightning.callbacks import ModelCheckpoint
 from torch import nn
 
-from deepimg.analysis.physics_figures import save_map
+from deepimg.analysis.physics_figures import save_maps
 from deepimg.config.constraints import Range
 from deepimg.training.information import design_for_information
 
@@ -156,9 +156,7 @@ class StageSchedule(Callback):
                  curve[0], curve[-1], len(curve))  # fmt: skip
         if trainer.is_global_zero:
             folder = self.run_dir / "physics" / "stages" / "info"
-            folder.mkdir(parents=True, exist_ok=True)
-            for name, value in physics.maps().items():
-                save_map(name, value.detach().cpu(), folder)
+            save_maps(physics, folder)
             rows = "".join(f"{k},{bits:.6f}\n" for k, bits in enumerate(curve, 1))
             (folder / "bits_per_pass.csv").write_text("pass,bits_per_pixel\n" + rows)
 
@@ -189,9 +187,7 @@ class StageSchedule(Callback):
             folder = (
                 self.run_dir / "physics" / "stages" / f"{self.plan.index(current)}_{current.name}"
             )
-            folder.mkdir(parents=True, exist_ok=True)
-            for name, value in pl_module.physics.maps().items():
-                save_map(name, value.detach().cpu(), folder)
+            save_maps(pl_module.physics, folder)
 
 
 class BestInLastStage(ModelCheckpoint):

@@ -32,6 +32,7 @@ import numpy as np
 from deepimg.analysis.statistics import mean_ci
 
 BITS = "info/bits_per_pixel"  # the estimate's name in metrics.json (with _low and _high)
+PATCH = 8  # pixels a side of the patches whose covariance is fitted: 64 values a channel
 LOW_PHOTONS = 20.0  # mean electrons a pixel below which the Gaussian noise entropy is poor
 # The least noise variance (electrons^2): counts are whole electrons, so a pixel with no light
 # and no read noise still spreads over one electron, a uniform's 1/12, not over nothing.
@@ -70,6 +71,12 @@ def patches(
         images[i, :, t : t + size, s : s + size] for i, t, s in zip(which, top, left, strict=True)
     ]
     return np.stack(crops).reshape(count, -1)
+
+
+def patch_size(shape: tuple[int, ...]) -> int:
+    """The side of the patches for measurements of ``shape`` (``..., H, W``): ``PATCH``, or
+    half the smaller side, so that a measurement holds patches at several positions."""
+    return min(PATCH, *(n // 2 for n in shape[-2:]))
 
 
 def gaussian_cross_entropy_bits(train: np.ndarray, test: np.ndarray, floor: float) -> np.ndarray:

@@ -4,7 +4,9 @@ It takes the same config groups, overrides and sweep syntax as ``deepimg train``
 images the validation scenes (to fit the density model) and the test scenes (to evaluate
 it) through the physical layer and writes the estimate (``deepimg/analysis/information.py``)
 into its run folder's ``metrics.json``, which ``deepimg report`` reads as it reads a trained
-run's. The estimate is taken in electrons before any ADC, on ``PATCH`` x ``PATCH`` patches.
+run's. The estimate is taken in electrons before any ADC, on patches of ``PATCH`` x ``PATCH``
+pixels (``analysis/information.py``), or for 1-bit pixels counted on patterns of
+``BINARY_PATCH`` x ``BINARY_PATCH``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from omegaconf import DictConfig
 from deepimg.analysis.information import BITS
 from deepimg.errors import UserError
 
-PATCH = 8  # pixels a side of the patches whose covariance is fitted: 64 values a channel
 PATCHES = 10_000  # patches fitted, and as many evaluated
 SCENES = 5_000  # scenes imaged from each split (fewer when the split is smaller)
 BINARY_PATCH = 3  # 1-bit pixels: 3x3 patterns, 512 of them, counted over PATCHES patches
@@ -78,77 +79,85 @@ def information(physics, datamodule, seed: int) -> dict | None:
     import copy
     import time
 
-    import numpy as np
     import torch
 
-    from deepimg.analysis.information import bits_per_pixel, patches
+    from deepimg.analysis.information import bits_per_pixel, patch_size
 
     start = time.perf_counter()
     physics = copy.deepcopy(physics).cpu().eval()
-    scenes = {split: datamodule.scenes(split, SCENES)[0] for split in ("val", "test")}
+    val, test = (datamodule.scenes(split, SCENES)[0] for split in ("val", "test"))
     with torch.no_grad():
-        if physics.binary_counts(scenes["val"][:1]) is not None:
-            return binary_information(physics, scenes, seed) | timed(start)
-        fit = physics.photon_counts(scenes["val"])
-        test = physics.photon_counts(scenes["test"])
-    if fit is None or test is None:
+        binary = physics.binary_counts(val)
+        if binary is not None:
+            measured = physics.binary_counts(test)
+            return binary_information(binary[0], measured, physics.period, seed) | timed(start)
+        fit, measured = physics.photon_counts(val), physics.photon_counts(test)
+    if fit is None or measured is None:
         return None
-    size = min(PATCH, *(n // 2 for n in fit[0].shape[-2:]))  # several positions a scene
+    size = patch_size(fit[0].shape)
     if size < 2:
         height, width = fit[0].shape[-2:]
         raise ValueError(
             f"measurements of {height}x{width} pixels are too small for the estimate's patches "
             "(at least 4x4 pixels are needed)"
         )
-    period = physics.period  # crops in the same phase of a tiled design
-    fitted = patches(fit[0].double().numpy(), size, PATCHES, seed=seed, period=period)
-    # the counts and their noise variance, cropped together as channels, then split
-    both = torch.cat(test, dim=1).double().numpy()
-    tested, noise = np.split(patches(both, size, PATCHES, seed=seed + 1, period=period), 2, 1)
-    electrons = float(test[0].mean())
+    fitted, tested, noise = crops(fit[0], measured, size, physics.period, seed)
+    electrons = float(measured[0].mean())
     result = bits_per_pixel(fitted, tested, noise, mean_electrons=electrons)
+    return (
+        estimate_keys(result, size)
+        | {
+            "info/mean_electrons": electrons,
+            "info/model": "gaussian, in electrons before the ADC",
+            "info/warning": result.warning,
+        }
+        | timed(start)
+    )
+
+
+def binary_information(fit, measured: tuple, period: tuple[int, int], seed: int) -> dict:
+    """The discrete estimate for a layer of 1-bit pixels (``binary_counts``): patterns of
+    ``BINARY_PATCH`` x ``BINARY_PATCH`` bits counted on the validation scenes' bits ``fit``,
+    and the test scenes' bits with each pixel's firing chance (``measured``)."""
+    from deepimg.analysis.information import binary_bits_per_pixel
+
+    fitted, tested, chance = crops(fit, measured, BINARY_PATCH, period, seed)
+    result = binary_bits_per_pixel(fitted, tested, chance)
+    return estimate_keys(result, BINARY_PATCH) | {
+        "info/model": f"1-bit patterns of {BINARY_PATCH}x{BINARY_PATCH}, counted (not Gaussian)",
+        "info/warning": "",
+    }
+
+
+def crops(fit, measured: tuple, size: int, period: tuple[int, int], seed: int) -> tuple:
+    """``PATCHES`` seeded crops of the validation measurements ``fit``, and of the test
+    measurements with what each value's noise is (its variance, or its chance of a 1),
+    ``measured``: cropped together as channels, so that each value keeps its own, then
+    split. Crops start on the design's ``period``, in the same phase of a tiled design."""
+    import numpy as np
+    import torch
+
+    from deepimg.analysis.information import patches
+
+    fitted = patches(fit.double().numpy(), size, PATCHES, seed=seed, period=period)
+    both = torch.cat(measured, dim=1).double().numpy()
+    tested, noise = np.split(patches(both, size, PATCHES, seed=seed + 1, period=period), 2, 1)
+    return fitted, tested, noise
+
+
+def estimate_keys(result, size: int) -> dict:
+    """The keys of ``metrics.json`` that every estimate writes: its bits per pixel, CI,
+    patches and their side."""
     return {
         BITS: result.bits,
         f"{BITS}_low": result.low,
         f"{BITS}_high": result.high,
         "info/patches": result.n,
         "info/patch_size": size,
-        "info/mean_electrons": electrons,
-        "info/model": "gaussian, in electrons before the ADC",
-        "info/warning": result.warning,
-    } | timed(start)
+    }
 
 
 def timed(start: float) -> dict:
     import time
 
     return {"info_time_s": round(time.perf_counter() - start, 2)}
-
-
-def binary_information(physics, scenes: dict, seed: int) -> dict:
-    """The discrete estimate for a layer of 1-bit pixels (``binary_counts``): patterns of
-    ``BINARY_PATCH`` x ``BINARY_PATCH`` bits counted on the validation scenes, and the test
-    scenes' bits with each pixel's firing chance cropped together."""
-    import numpy as np
-    import torch
-
-    from deepimg.analysis.information import binary_bits_per_pixel, patches
-
-    fit, _ = physics.binary_counts(scenes["val"])
-    bits, firing = physics.binary_counts(scenes["test"])
-    period = physics.period
-    fitted = patches(fit.double().numpy(), BINARY_PATCH, PATCHES, seed=seed, period=period)
-    both = torch.cat([bits, firing], dim=1).double().numpy()
-    tested, chance = np.split(
-        patches(both, BINARY_PATCH, PATCHES, seed=seed + 1, period=period), 2, 1
-    )
-    result = binary_bits_per_pixel(fitted, tested, chance)
-    return {
-        BITS: result.bits,
-        f"{BITS}_low": result.low,
-        f"{BITS}_high": result.high,
-        "info/patches": result.n,
-        "info/patch_size": BINARY_PATCH,
-        "info/model": f"1-bit patterns of {BINARY_PATCH}x{BINARY_PATCH}, counted (not Gaussian)",
-        "info/warning": "",
-    }

@@ -24,14 +24,12 @@ from typing import TYPE_CHECKING
 import torch
 import torch.nn.functional as F
 
-from deepimg.analysis.information import LOG2_2PIE, MIN_VARIANCE
+from deepimg.analysis.information import LOG2_2PIE, MIN_VARIANCE, patch_size
 
 if TYPE_CHECKING:
     from torch.utils.data import DataLoader
 
     from deepimg.physics.base import PhysicalLayer
-
-PATCH = 8  # pixels a side of the patches, as deepimg info's
 
 
 def aligned_patches(images: torch.Tensor, size: int, period: tuple[int, int]) -> torch.Tensor:
@@ -47,7 +45,7 @@ def batch_bits_per_pixel(
     """The Gaussian estimate of ``I(X; Y)`` per pixel (bits) of one batch of measurements:
     ``electrons`` ``(B, C, H, W)`` and each value's noise variance (electrons^2), as the
     layer's ``photon_counts`` gives them. Differentiable in both."""
-    size = min(PATCH, *(n // 2 for n in electrons.shape[-2:]))
+    size = patch_size(electrons.shape)
     variance = variance.double().clamp_min(MIN_VARIANCE)
     y = aligned_patches(electrons.double(), size, period)
     centred = y - y.mean(dim=0)

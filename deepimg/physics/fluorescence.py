@@ -244,16 +244,18 @@ class Fluorescence(PhysicalLayer):
     def out_shape(self) -> tuple[int, int, int]:
         return (len(self.filter_curves()), *self.in_shape[1:])
 
+    def light(self, x: torch.Tensor) -> torch.Tensor:
+        """``mu_m``: the noiseless light each filter passes, ``(B, M, H, W)``."""
+        return mix_channels(x, self.crosstalk().to(x.dtype))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mu = mix_channels(x, self.crosstalk().to(x.dtype))
+        mu = self.light(x)
         return mu if self.shot is None else self.shot(mu)
 
     def photon_counts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
         """Each filter's electrons and their variance (the shot noise of the light it passes,
         ``photons * mu_m``); ``None`` without a photon budget."""
-        if self.shot is None:
-            return None
-        return self.shot.photon_counts(mix_channels(x, self.crosstalk().to(x.dtype)))
+        return None if self.shot is None else self.shot.photon_counts(self.light(x))
 
     def to_scene(self, y: torch.Tensor) -> torch.Tensor:
         """The least-squares unmixing ``c = pinv(S) y``, pixel by pixel."""

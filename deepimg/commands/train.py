@@ -27,10 +27,12 @@ from deepimg.commands.runs import write_metrics, write_per_image
 from deepimg.commands.signals import RunInterrupted
 from deepimg.data.datamodule import ImageDataModule
 from deepimg.errors import UserError
+from deepimg.physics.base import PhysicalLayer
 from deepimg.tasks.base import Task
 from deepimg.training.build import build_datamodule, build_module, build_stages
 from deepimg.training.callbacks import PhysicsMaps, RandomState, SaveRunConfig
 from deepimg.training.checkpoint_io import AtomicCheckpointIO
+from deepimg.training.information import NEEDS_NOISE
 from deepimg.training.loggers import build_loggers, close_trackers, log_final
 from deepimg.training.module import ImagingModule
 from deepimg.training.stages import BestInLastStage, StageSchedule
@@ -131,20 +133,28 @@ def build_trainer(
     loggers = build_loggers(cfg, run_dir)
     maps = [PhysicsMaps()] if len(loggers) > 1 else []  # pictures for the trackers that show them
     stages = [schedule] if schedule is not None else []
-    if (
-        schedule is not None
-        and schedule.holds_a_learned_design()
-        and "ddp" in str(cfg.trainer.get("strategy"))
-    ):
-        raise UserError(
-            "a learned design held by a stage (warmup, decode, info passes) does not train "
-            "under DDP yet (its gradient comes and goes); use stages=joint, or one device"
-        )
     return instantiate(
         cfg.trainer, default_root_dir=str(run_dir), logger=loggers,
         callbacks=[checkpoint, *stages, *extra_callbacks, *maps],
         plugins=[AtomicCheckpointIO()], _convert_="all",
     )  # fmt: skip
+
+
+def check_stages(schedule: StageSchedule, physics: PhysicalLayer, strategy: str) -> None:
+    """Refuse, in one line and before training, stages this run cannot go through: info
+    passes on a layer without a noise model, and a held learned design under DDP."""
+    if schedule.stages.info and physics.learnable:
+        probe = torch.zeros(1, *physics.in_shape)
+        if physics.photon_counts(probe) is None:
+            raise UserError(
+                f"stages.info={schedule.stages.info}: {type(physics).__name__} has no noise "
+                f"model, and {NEEDS_NOISE}"
+            )
+    if schedule.holds_a_learned_design() and "ddp" in strategy:
+        raise UserError(
+            "a learned design held by a stage (warmup, decode, info passes) does not train "
+            "under DDP yet (its gradient comes and goes); use stages=joint, or one device"
+        )
 
 
 def example_scenes(datamodule: ImageDataModule, n: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
@@ -212,6 +222,7 @@ def fit_and_test(
     ]  # fmt: skip
     schedule = StageSchedule(build_stages(cfg), run_dir)
     schedule.setup_plan(int(cfg.trainer.max_epochs), module.physics.learnable)
+    check_stages(schedule, module.physics, str(cfg.trainer.get("strategy")))
     trainer = build_trainer(cfg, run_dir, task, callbacks, schedule)
     if module.transfer is not None and is_rank_zero():
         log.info(module.transfer.summary())

@@ -31,6 +31,11 @@ if TYPE_CHECKING:
 
     from deepimg.physics.base import PhysicalLayer
 
+NEEDS_NOISE = (  # what a layer without a noise model is told
+    "designing for information needs one: physical_layer=noise, sensor, or cfa or "
+    "fluorescence with physical_layer.photons"
+)
+
 
 def aligned_patches(images: torch.Tensor, size: int, period: tuple[int, int]) -> torch.Tensor:
     """Every ``size x size`` crop of ``images`` ``(B, C, H, W)`` that starts at a multiple of
@@ -78,11 +83,7 @@ def design_for_information(
         for batch in batches:
             counts = physics.photon_counts(batch[0].to(device))
             if counts is None:
-                raise ValueError(
-                    f"{type(physics).__name__} has no noise model, and designing for "
-                    "information needs one: physical_layer=noise, sensor, or cfa or "
-                    "fluorescence with physical_layer.photons"
-                )
+                raise ValueError(f"{type(physics).__name__} has no noise model, and {NEEDS_NOISE}")
             bits = batch_bits_per_pixel(*counts, period=physics.period)
             optimizer.zero_grad()
             (-bits + physics.penalty()).backward()

@@ -91,3 +91,14 @@ def test_stages_ideal_designs_for_information_then_the_network_learns_the_frozen
     assert np.array_equal(np.load(info / "cfa.npy"), np.load(run / "physics" / "cfa.npy"))
     stages = pd.read_csv(run / "metrics.csv").dropna(subset=["stage"])["stage"].tolist()
     assert stages == [0.0, 3.0]
+
+
+def test_info_passes_on_a_layer_without_noise_are_refused_in_one_line(tmp_path: Path) -> None:
+    result = run_main(
+        "train", "dataset=digits", "physical_layer=blur", "physical_layer.learnable=true",
+        "stages=ideal", "trainer.max_epochs=2", "analysis=none",
+        "trainer.enable_progress_bar=false", "hydra.run.dir=run", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("[")]
+    assert len(lines) == 1 and "stages.info=30: Blur has no noise model" in lines[0]

@@ -125,6 +125,7 @@ class StageSchedule(Callback):
     def __init__(self, stages: Stages, run_dir: Path) -> None:
         self.stages, self.run_dir = stages, run_dir
         self.plan: list[Stage] = []
+        self.learnable = False  # the design's, set with the plan
 
     def setup_plan(self, max_epochs: int, learnable: bool) -> list[Stage]:
         self.plan = self.stages.plan(max_epochs, learnable)
@@ -135,7 +136,7 @@ class StageSchedule(Callback):
         """Whether a stage leaves a learnable design out of the loss (warm-up, decode): DDP
         must then expect parameters without gradients."""
         held = any(stage.name not in LEARNING for stage in self.plan)
-        return getattr(self, "learnable", False) and (held or bool(self.stages.info))
+        return self.learnable and (held or bool(self.stages.info))
 
     def setup(self, trainer, pl_module, stage: str) -> None:
         self.setup_plan(int(trainer.max_epochs), pl_module.physics.learnable)

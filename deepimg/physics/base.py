@@ -142,6 +142,15 @@ class PhysicalLayer(nn.Module):
         of bits per pixel needs. ``None`` for every other layer."""
         return None
 
+    def layered(self, x: torch.Tensor, depth: torch.Tensor, planes: torch.Tensor) -> torch.Tensor:
+        """The image of a scene ``x`` ``(B, C, H, W)`` whose pixels lie at ``depth``
+        ``(B, 1, H, W)``, through the PSFs of the depth ``planes`` ``(L,)``: only a layer whose
+        PSF changes with depth has one (``Pupil.layered``); every other layer refuses."""
+        raise ValueError(
+            f"the {type(self).__name__} layer has no depth-dependent PSF: only "
+            "physical_layer=pupil has one (its defocus_per_depth and focus_depth)"
+        )
+
     def maps(self) -> dict[str, torch.Tensor]:
         """Named physical parameter maps worth looking at (learned gains, PSFs, masks).
 

@@ -30,6 +30,8 @@ ABERRATIONS: dict[str, int] = {
 AIRY_FIRST_ZERO = 3.8317059702075125 / math.pi
 
 Waves = Annotated[float, Range(-1, 1)]
+# The row of ``zernike_basis`` that holds Z_4: depth moves the focus.
+DEFOCUS_ROW = list(ABERRATIONS).index("defocus")
 
 
 def pupil_grid(samples: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -87,6 +89,15 @@ class Pupil(PhysicalLayer):
         E(x, y) = sum_{u,v} P(u, v) exp(-i pi (u x + v y) / q)      coherent field
         h(x, y) = |E(x, y)|^2, cropped to psf_size x psf_size and normalised to sum 1
         y       = h * x                                             each channel
+
+    A point at depth ``z`` (depth units: whatever the task's depth map is in) sees the
+    wavefront with extra defocus, ``psf_at`` gives its PSF ``h_z`` the same way:
+
+        W_z(u, v) = W(u, v) + defocus_per_depth (z - focus_depth) Z_4(u, v)    waves
+
+    ``defocus_per_depth`` in waves RMS per depth unit, ``focus_depth`` in depth units; ``z =
+    focus_depth`` gives ``h`` itself. ``layered`` images a scene with a depth map through these
+    PSFs, plane by plane (the layered model, without occlusion). ``forward`` ignores depth.
 
     The ``a_j`` are in waves RMS (the Zernike terms are orthonormal, see zernike.py), named
     ``defocus``, ``astigmatism`` (0/90 degrees), ``astigmatism_oblique`` (+-45 degrees),
@@ -152,9 +163,12 @@ class Pupil(PhysicalLayer):
         init: Literal["classical", "perturbed"] = "classical",
         pupil_seed: int = 0,
         learnable: bool = False,
+        defocus_per_depth: Annotated[float, Range(0, 10)] = 0.15,
+        focus_depth: Annotated[float, Range(-100, 100)] = 0.0,
     ) -> None:
         super().__init__(in_shape)
         self.init = init
+        self.defocus_per_depth, self.focus_depth = defocus_per_depth, focus_depth
         self.airy_radius, self.psf_size, self.pad_mode = airy_radius, psf_size, pad_mode
         q = airy_radius / AIRY_FIRST_ZERO
         if psf_oversample is not None and q * psf_oversample < NYQUIST:
@@ -207,22 +221,66 @@ class Pupil(PhysicalLayer):
     @property
     def pupil_function(self) -> torch.Tensor:
         """P = A circ exp(i 2 pi W), complex ``(samples, samples)``."""
-        return torch.polar(self.transmission, 2 * math.pi * self.wavefront)
+        return self.pupil_of(self.wavefront)
 
-    def intensity(self) -> torch.Tensor:
+    def pupil_of(self, wavefront: torch.Tensor) -> torch.Tensor:
+        """P for any wavefront(s) ``(..., samples, samples)`` in waves, with this transmission."""
+        return torch.polar(self.transmission.expand_as(wavefront), 2 * math.pi * wavefront)
+
+    def intensity(self, wavefront: torch.Tensor | None = None) -> torch.Tensor:
         """|E|^2 at ``psf_oversample`` points per pixel side over the ``psf_size`` x
-        ``psf_size`` pixels around the axis, unnormalised."""
-        pupil = self.pupil_function
+        ``psf_size`` pixels around the axis, unnormalised: for the current wavefront, or for
+        each of a stack of wavefronts ``(..., samples, samples)`` (one batched matmul)."""
+        pupil = self.pupil_function if wavefront is None else self.pupil_of(wavefront)
         dft = self.dft.to(pupil.dtype)
         field = dft @ pupil @ dft.T  # rows of the PSF from pupil rows (v), columns from u
         return field.real**2 + field.imag**2  # |E|^2 without abs(), whose gradient fails at 0
 
+    def pixel_psf(self, wavefront: torch.Tensor | None = None) -> torch.Tensor:
+        """The PSF ``(..., psf_size, psf_size)`` of the current wavefront or of each given one:
+        each pixel's samples summed (the light it collects), each PSF normalised to sum 1."""
+        s, k = self.psf_oversample, self.psf_size
+        h = self.intensity(wavefront)
+        h = h.view(*h.shape[:-2], k, s, k, s).sum(dim=(-3, -1))
+        return h / h.sum(dim=(-2, -1), keepdim=True)
+
     @property
     def psf(self) -> torch.Tensor:
         """The current PSF ``(psf_size, psf_size)``: the light on each pixel, unit sum."""
-        s, k = self.psf_oversample, self.psf_size
-        h = self.intensity().view(k, s, k, s).sum(dim=(1, 3))
-        return h / h.sum()
+        return self.pixel_psf()
+
+    def psf_at(self, depths: torch.Tensor) -> torch.Tensor:
+        """The PSFs ``(L, psf_size, psf_size)`` of points at ``depths`` ``(L,)`` (depth units):
+        the current wavefront plus ``defocus_per_depth (z - focus_depth)`` waves RMS of Z_4,
+        each normalised to sum 1. Differentiable in the design (and in ``depths``)."""
+        wavefront = self.wavefront
+        waves = self.defocus_per_depth * (depths.to(wavefront) - self.focus_depth)
+        defocus = self.zernike_basis[DEFOCUS_ROW]  # Z_4 on the pupil grid, 0 outside it
+        return self.pixel_psf(wavefront + waves.view(-1, 1, 1) * defocus)
+
+    def layered(self, x: torch.Tensor, depth: torch.Tensor, planes: torch.Tensor) -> torch.Tensor:
+        """The sensor's image ``(B, C, H, W)`` of a scene ``x`` ``(B, C, H, W)`` whose pixels lie
+        at ``depth`` ``(B, 1, H, W)`` (depth units), through the PSFs of the depth ``planes``
+        ``(L,)``: each pixel goes to its nearest plane (a tie to the first in ``planes``) and
+
+            y = sum_l h_{z_l} * (x 1[pixel on plane l])     (* as in forward, with pad_mode)
+
+        This is the layered model WITHOUT occlusion: the light from each plane is blurred by
+        that plane's PSF and the planes are summed, so an edge between planes is a blend of
+        both blurs, not an occluding boundary (a near object does not hide what lies behind
+        it). A scene all on one plane gives ``forward`` with that plane's PSF. The assignment
+        is hard: gradients reach ``x`` and the design, not ``depth``.
+        """
+        check_layered_shapes(x, depth, planes)
+        batch, channels, height, width = x.shape
+        nearest = (depth.unsqueeze(-1) - planes.to(depth).view(-1)).abs().argmin(dim=-1)
+        on_plane = torch.nn.functional.one_hot(nearest.squeeze(1), planes.numel())
+        on_plane = on_plane.permute(0, 3, 1, 2).unsqueeze(2).to(x.dtype)  # (B, L, 1, H, W)
+        layers = (x.unsqueeze(1) * on_plane).reshape(batch, -1, height, width)
+        # One grouped convolution: channel (l, c) of the layers by the PSF of plane l.
+        kernels = self.psf_at(planes).repeat_interleave(channels, dim=0)  # (L C, k, k)
+        blurred = psfs.convolve(layers, kernels, self.pad_mode)
+        return blurred.view(batch, -1, channels, height, width).sum(dim=1)
 
     @property
     def strehl_ratio(self) -> torch.Tensor:
@@ -258,4 +316,17 @@ class Pupil(PhysicalLayer):
             f"pupil {self.pupil_samples} samples, psf {self.psf_size}x{self.psf_size} "
             f"({self.psf_oversample}x{self.psf_oversample} samples a pixel), "
             f"pad_mode={self.pad_mode}, learnable={self.learnable}"
+        )
+
+
+def check_layered_shapes(x: torch.Tensor, depth: torch.Tensor, planes: torch.Tensor) -> None:
+    """Refuse, in one line, a depth map that does not match the scene or planes not a 1-D list."""
+    if x.dim() != 4 or depth.shape != (x.shape[0], 1, *x.shape[2:]):
+        raise ValueError(
+            f"layered needs a scene (B, C, H, W) and a depth map (B, 1, H, W) of the same B, H, "
+            f"W; got {tuple(x.shape)} and {tuple(depth.shape)}"
+        )
+    if planes.dim() != 1 or planes.numel() == 0:
+        raise ValueError(
+            f"layered needs the depth planes as a 1-D tensor (L,), got {tuple(planes.shape)}"
         )

@@ -17,8 +17,10 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, S
 
 from deepimg.config.constraints import Range
 from deepimg.data.canvas import Background, Canvas
+from deepimg.data.depth import DepthPlanes
 from deepimg.data.fluorophores import FluorophoreScenes, fluorophore_data
 from deepimg.data.raw import RawData
+from deepimg.data.scatter import Layout, Scatter, tight_boxes
 from deepimg.data.splits import stratified_take
 from deepimg.errors import UserError
 
@@ -67,13 +69,21 @@ class InMemoryImages(Dataset):
         canvas: Canvas | None = None,
         tops: torch.Tensor | None = None,
         masks: torch.Tensor | None = None,
+        scatter: Scatter | None = None,
+        layout: Layout | None = None,
+        depth: DepthPlanes | None = None,
+        planes: torch.Tensor | None = None,
     ) -> None:
         self.images, self.labels, self.max_value, self.augment = images, labels, max_value, augment
         self.gains, self.canvas, self.tops, self.masks = gains, canvas, tops, masks
+        self.scatter, self.layout = scatter, layout  # several objects a canvas (detection)
+        self.depth, self.planes = depth, planes  # each region's depth plane (depth)
 
     def scenes(self, index: list[int], images: torch.Tensor | None = None) -> torch.Tensor:
         """Float scenes of ``index`` (from ``images`` when given, e.g. augmented ones), on
         their canvases when there is one."""
+        if self.scatter is not None:
+            return self.scatter.place(self.layout, index, self.images, self.max_value)
         images = self.images[index] if images is None else images
         scenes = images.float().div_(self.max_value)
         if self.gains is not None:
@@ -84,12 +94,21 @@ class InMemoryImages(Dataset):
 
     def extras(self, index: list[int]) -> dict[str, torch.Tensor]:
         """What a batch carries besides scenes and labels: the objects' centres on a canvas,
-        the masks of a segmentation source."""
+        the masks of a segmentation source, the boxes ``(B, N, 4)`` and classes ``(B, N)``
+        of several objects a canvas (class -1: no object)."""
         extras = {}
+        if self.scatter is not None:
+            members = self.layout.members[index]
+            extras["boxes"] = self.layout.boxes[index]
+            extras["box_labels"] = torch.where(members >= 0, self.labels[members.clamp(min=0)], -1)
         if self.canvas is not None:
             extras["position"] = Canvas.centres(self.tops[index], tuple(self.images.shape[-2:]))
         if self.masks is not None:
             extras["mask"] = self.masks[index].long()
+        if self.depth is not None:
+            extras["depth"] = self.depth.depth_map(
+                self.planes[index], tuple(self.images.shape[-2:])
+            )
         return extras
 
     def __len__(self) -> int:
@@ -150,6 +169,8 @@ class ImageDataModule(pl.LightningDataModule):
         self.mask_threshold = mask_threshold  # silhouettes for segmentation, of full scale
         self.background, self.background_level = background, background_level
         self.canvas = Canvas(canvas, background, background_level, split_seed) if canvas else None
+        self.scatter: Scatter | None = None  # several objects a canvas: use_scatter
+        self.depth: DepthPlanes | None = None  # scenes at depths: use_depth
         self.batch_size, self.train_size = batch_size, train_size
         self.val_fraction, self.test_fraction = val_fraction, test_fraction
         self.split_seed, self.num_workers, self.augmentation = split_seed, num_workers, augmentation
@@ -196,6 +217,23 @@ class ImageDataModule(pl.LightningDataModule):
         self.canvas = Canvas(side, self.background, self.background_level, self.split_seed)
         self._make_splits()
 
+    def use_scatter(self, objects: int, overlap: float) -> None:
+        """Place 1 to ``objects`` scenes on each canvas (``dataset.canvas``, default twice the
+        scenes' side), boxes overlapping by at most ``overlap`` IoU: detection needs them."""
+        self.setup()
+        side = self.canvas.size if self.canvas else 2 * max(self.raw.train_images.shape[-2:])
+        self.canvas = None  # the scatter takes the canvas's place
+        self.scatter = Scatter(
+            side, objects, overlap, self.background, self.background_level, self.split_seed
+        )
+        self._make_splits()
+
+    def use_depth(self, depth: DepthPlanes) -> None:
+        """Put each scene's regions on depth planes (``data/depth.py``): depth needs them."""
+        self.setup()
+        self.depth = depth
+        self._make_splits()
+
     def _make_splits(self) -> None:
         raw = self.raw
         train = Split(raw.train_images, raw.train_labels, raw.train_masks, raw.train_gains)
@@ -221,21 +259,44 @@ class ImageDataModule(pl.LightningDataModule):
                     f"the {name} split is empty: {len(raw.train_labels)} images are too few to "
                     "split; add images, or give val/test folders"
                 )
-        if train.masks is not None and (self.augmentation is not None or self.canvas):
+        if self.scatter is not None and self.augmentation is not None:
+            raise UserError(
+                "several objects a canvas do not follow augmentation yet (their boxes would "
+                "not move with it); use augmentation=none"
+            )
+        if train.masks is not None and (
+            self.augmentation is not None or self.canvas or self.scatter
+        ):
             raise UserError(
                 "masks do not follow augmentation or a canvas yet; use augmentation=none and "
                 "dataset.canvas=null with a segmentation folder"
             )
-        if self.canvas is not None:
+        if self.depth is not None and (
+            self.augmentation is not None or self.canvas or self.scatter
+        ):
+            raise UserError(
+                "scenes at depths do not follow augmentation or a canvas yet (the depth map would "
+                "not move with them); use augmentation=none and dataset.canvas=null"
+            )
+        for field, owner in (
+            (self.canvas, "dataset."),
+            (self.scatter, "dataset."),
+            (self.depth, ""),
+        ):
             try:
-                self.canvas.check(tuple(train.images.shape[-2:]))
+                if field is not None:
+                    field.check(tuple(train.images.shape[-2:]))
             except ValueError as err:
-                raise UserError(f"dataset.{err}") from None
+                raise UserError(f"{owner}{err}") from None
         for k, (name, split) in enumerate({"train": train, "val": val, "test": test}.items()):
             n, seed = len(split.labels), self.split_seed * 3 + k
-            tops = None
+            tops = layout = None
             if self.canvas is not None:  # fixed, seeded positions: test positions never change
                 tops = self.canvas.top_left(n, tuple(split.images.shape[-2:]), seed)
+            if self.scatter is not None:  # likewise the objects of each canvas
+                boxes = tight_boxes(split.images, self.mask_threshold * raw.max_value)
+                layout = self.scatter.layout(boxes, tuple(split.images.shape[-2:]), seed)
+            planes = self.depth.draw(n, seed) if self.depth is not None else None
             dataset = InMemoryImages(
                 split.images, split.labels, raw.max_value,
                 augment=self.augmentation if name == "train" else None,
@@ -245,6 +306,7 @@ class ImageDataModule(pl.LightningDataModule):
                     else split.gains.view(n, 1, 1, 1)
                 ),
                 canvas=self.canvas, tops=tops, masks=split.masks,
+                scatter=self.scatter, layout=layout, depth=self.depth, planes=planes,
             )  # fmt: skip
             setattr(self, name, dataset)
 
@@ -278,7 +340,8 @@ class ImageDataModule(pl.LightningDataModule):
     def in_shape(self) -> tuple[int, int, int]:
         """``(channels, height, width)`` of one scene (of its canvas, when there is one)."""
         shape = tuple(self._loaded().train_images.shape[1:])
-        return shape if self.canvas is None else (shape[0], self.canvas.size, self.canvas.size)
+        field = self.canvas or self.scatter
+        return shape if field is None else (shape[0], field.size, field.size)
 
     @property
     def channels(self) -> int:

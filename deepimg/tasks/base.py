@@ -10,6 +10,11 @@ fills in everything that is not physics or network:
   classical estimate of the scene made from it), and ``prediction(output, network_input)``:
   how the network's output becomes the answer (for restoration: the estimate plus the
   residual the network learned);
+* ``scene_depth(batch)`` and ``measure(physics, scenes, depth)``: for scenes whose pixels lie
+  at depths (``task=depth``), the depth map and the image through each depth's PSF; other
+  tasks measure ``physics(scenes)``. ``check(physics)`` refuses a layer the task cannot
+  image through; ``calibrate(module, data)`` fits, before each test, what a baseline or a
+  threshold needs (never on the test split);
 * ``outputs``: what the network must output, a ``vector`` or a ``map``, in order of
   preference; ``network_kwargs(in_shape, output)``: the size of that output;
 * ``loss``, and ``metrics()``: torchmetrics metrics, each with a direction (higher or
@@ -101,6 +106,26 @@ class Task(ABC):
     def network_input(self, physics: PhysicalLayer, measurement: torch.Tensor) -> torch.Tensor:
         """What the network reads: the measurement, or ``physics.to_scene(measurement)``."""
         return physics.to_scene(measurement) if self.reads_scene_estimate else measurement
+
+    def scene_depth(self, batch: tuple[torch.Tensor, ...]) -> torch.Tensor | None:
+        """Where a batch's pixels lie ``(B, 1, H, W)``, for a task whose scenes have depth;
+        None for flat scenes (every task but depth)."""
+        return None
+
+    def measure(
+        self, physics: PhysicalLayer, scenes: torch.Tensor, depth: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """What the sensor delivers: ``physics(scenes)``, or for scenes with ``depth`` the
+        image through each depth's PSF (``physics.layered``)."""
+        return physics(scenes)
+
+    def check(self, physics: PhysicalLayer) -> None:  # noqa: B027 - optional hook
+        """Refuse, with a ValueError of one line, a physical layer the task cannot image
+        through (before any training); every layer by default."""
+
+    def calibrate(self, module: Any, data: Any) -> None:  # noqa: B027 - optional hook
+        """Fit what the baseline needs through the run's physics (``module``) on training
+        scenes, before each test; nothing by default."""
 
     def network_input_shape(self, physics: PhysicalLayer) -> tuple[int, int, int]:
         return physics.in_shape if self.reads_scene_estimate else physics.out_shape

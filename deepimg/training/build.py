@@ -187,6 +187,10 @@ def build_module(cfg: DictConfig, datamodule: ImageDataModule) -> ImagingModule:
     network_class = import_target(cfg.model._target_, "model")
     output = network_output(task, network_class, cfg.model._target_)
     physics = build(cfg.physical_layer, in_shape=datamodule.in_shape)
+    try:
+        task.check(physics)
+    except ValueError as err:
+        raise UserError(f"task={task.name}: {err}") from None
     check_stages(cfg, physics.learnable)
     in_shape = task.network_input_shape(physics)
     network = build(cfg.model, in_shape=in_shape, **task.network_kwargs(in_shape, output))

@@ -21,7 +21,7 @@ class Ensemble(ImagingModule):
         )
         self.members = nn.ModuleList(members)
 
-    def infer(self, scenes: torch.Tensor) -> Inference:
-        answers = [member.infer(scenes) for member in self.members]
+    def infer(self, scenes: torch.Tensor, depth: torch.Tensor | None = None) -> Inference:
+        answers = [member.infer(scenes, depth) for member in self.members]
         prediction = self.task.combine([a.prediction for a in answers])
         return Inference(prediction, answers[0].network_input, answers[0].measurement)

@@ -98,10 +98,11 @@ class ImagingModule(pl.LightningModule):
             else None
         )
 
-    def infer(self, scenes: torch.Tensor) -> Inference:
+    def infer(self, scenes: torch.Tensor, depth: torch.Tensor | None = None) -> Inference:
         """The prediction for a batch of scenes, with the measurement and what the network
-        read (the measurement, or the classical estimate of the scene made from it)."""
-        measurement = self.physics(scenes)
+        read (the measurement, or the classical estimate of the scene made from it);
+        ``depth``: where the scenes' pixels lie, for a task whose scenes have depth."""
+        measurement = self.task.measure(self.physics, scenes, depth)
         network_input = self.task.network_input(self.physics, measurement)
         output = self.network(self.standardize(network_input))
         return Inference(self.task.prediction(output, network_input), network_input, measurement)
@@ -113,7 +114,7 @@ class ImagingModule(pl.LightningModule):
     def _step(self, batch: tuple[torch.Tensor, ...], stage: str) -> torch.Tensor:
         scenes = batch[0]
         target = self.task.target(batch)
-        prediction, network_input, _ = self.infer(scenes)
+        prediction, network_input, _ = self.infer(scenes, self.task.scene_depth(batch))
         loss = self.task.loss(prediction, target)
         self.gathered[stage].update(self.task.score(prediction.detach()), target)
         if stage == "test" and self.baseline_metrics is not None:
@@ -142,6 +143,9 @@ class ImagingModule(pl.LightningModule):
             self.test_scored.append((scored.detach().cpu(), target.detach().cpu()))
 
     def on_test_epoch_start(self) -> None:
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if datamodule is not None:  # a baseline fitted through this run's physics, if any
+            self.task.calibrate(self, datamodule)
         self.per_image_parts = []
         self.test_scored: list[tuple[torch.Tensor, torch.Tensor]] = []
 

@@ -1,5 +1,6 @@
-"""Localisation and segmentation, the whole journey on real data (scikit-learn's digits): a
-2-point sweep, its report with the task's columns and plots, and eval reproducing the metric."""
+"""Localisation, segmentation, detection and depth, the whole journey on real data
+(scikit-learn's digits): a 2-point sweep, its report with the task's columns and plots, and
+eval reproducing the metric."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from deepimg.tasks.depth import Depth
 from tests.conftest import QUICK, run_cli
 
 pytestmark = pytest.mark.slow  # new processes, real training
@@ -19,7 +21,17 @@ SWEEPS = {
                   "active_pixels=32,128"], "active_pixels", "error_px"),
     "segment": (["task=segment", "dataset=digits", "model.channels=8", "physical_layer=quantize",
                  "bits=1,4"], "bits", "dice"),
+    # how many pixels to find and count the digits on a 16x16 canvas?
+    "detect": (["task=detect", "dataset=digits", "task.stride=1", "dataset.batch_size=32",
+                "physical_layer=downsample", "pixels=8,16"],
+               "pixels", "map50"),
+    # does a learned lens read depth better than a standard one?
+    "depth": (["task=depth", "dataset=digits", "task.regions=2", "task.planes=4",
+               "model.channels=8", "learnable=false,true"], "learnable", "rmse"),
 }  # fmt: skip
+LOWER_IS_BETTER = {"localize", "depth"}
+FIGURE = {"localize": "positions.png", "segment": "segment_examples.png", "detect": "boxes.png",
+          "depth": "psf_stack.png"}  # fmt: skip
 
 
 @pytest.fixture(scope="module", params=sorted(SWEEPS))
@@ -41,12 +53,14 @@ def test_the_sweep_has_the_task_metric_and_its_baseline(sweep) -> None:
         assert metrics["task"] == task and metrics["objective"] == f"val/{metric}_best"
         assert {f"test/{metric}", f"test/{metric}_baseline"} <= set(metrics)
         assert "index.html" in {p.name for p in run.iterdir()}
+    m = json.loads((folder / "1" / "metrics.json").read_text())
     if task == "localize":  # a network that sees 128 of 256 pixels beats the mean position
-        m = json.loads((folder / "1" / "metrics.json").read_text())
         assert m["test/error_px"] < m["test/error_px_baseline"]
-        assert (folder / "1" / "analysis" / "positions.png").stat().st_size > 1000
-    else:
-        assert (folder / "1" / "analysis" / "segment_examples.png").stat().st_size > 1000
+    if task == "detect":  # one epoch beats components called the most common class
+        assert m["test/map50"] > m["test/map50_baseline"]
+    if task == "depth":  # one epoch beats the mean depth everywhere (the baseline's trivial form)
+        assert m["test/rmse"] < Depth(planes=4).chance()["rmse"]
+    assert (folder / "1" / "analysis" / FIGURE[task]).stat().st_size > 1000
 
 
 def test_the_report_has_the_task_columns_and_knows_the_direction(sweep) -> None:
@@ -58,7 +72,7 @@ def test_the_report_has_the_task_columns_and_knows_the_direction(sweep) -> None:
     assert len(summary) == 2 and f"test/{metric}" in summary.columns
     assert (folder / "report" / f"test_{metric}_vs_{param}.png").stat().st_size > 1000
     values = summary[f"test/{metric}"]
-    best = values.idxmin() if task == "localize" else values.idxmax()
+    best = values.idxmin() if task in LOWER_IS_BETTER else values.idxmax()
     starred = [
         line for line in (folder / "report" / "summary.md").read_text().splitlines() if "★" in line
     ]

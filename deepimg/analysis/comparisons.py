@@ -222,10 +222,18 @@ def margin_answer(
         settings, [point["mean"] for point in points], lower_is_better, MARGIN
     )
     at = {point["value"]: point for point in points}
-    shown = lambda p: f"{p['mean']:.4g} [{p['low']:.4g}, {p['high']:.4g}]"  # noqa: E731
     n = at[best]
     seeds = f"{n['seeds']} seed{'s' if n['seeds'] != 1 else ''}"
     count = seeds + (f" × {n['images']:,} test images" if n["images"] else "")
+    # A metric of the whole test set (COCO mAP) has no per-image values: with one seed
+    # there is nothing to draw a CI from, and the answer says so instead of "[nan, nan]".
+    no_ci = any(np.isnan(p["low"]) or np.isnan(p["high"]) for p in points)
+    if no_ci:
+        count = f"{seeds}, no CI: {metric} has no per-image values; more seeds give one"
+
+    def shown(p: dict) -> str:
+        return f"{p['mean']:.4g}" if no_ci else f"{p['mean']:.4g} [{p['low']:.4g}, {p['high']:.4g}]"
+
     where = f" ({context})" if context else ""
     if enough == best:  # the smallest setting is the best: say which others come close
         near = [
@@ -241,7 +249,7 @@ def margin_answer(
         )
         return (
             f"{param}{where}: the best {metric} is at {param}={best:g}, {shown(n)}; {others} "
-            f"(95% CI, {count})"
+            f"({count if no_ci else '95% CI, ' + count})"
         )
     reach = (
         f"comes within {100 * MARGIN:g}% of"
@@ -250,7 +258,7 @@ def margin_answer(
     )
     return (
         f"{param}{where}: {param}={enough:g} {reach} the best {metric}, {shown(at[enough])} "
-        f"against {shown(n)} at {param}={best:g} (95% CIs, {count})"
+        f"against {shown(n)} at {param}={best:g} ({count if no_ci else '95% CIs, ' + count})"
     )
 
 

@@ -131,3 +131,17 @@ def test_a_ci_over_five_seeds_of_ten_thousand_images_fits_in_memory() -> None:
     assert peak < 2**30, f"peak {peak / 2**20:.0f} MiB"
     half = 1.96 * np.sqrt(0.85 * 0.15 / 50_000)  # the normal interval of a proportion
     assert low < mean < high and abs((high - low) / 2 - half) < 0.1 * half
+
+
+def test_a_margin_answer_without_a_ci_says_why_rather_than_nan() -> None:
+    """One seed of a metric with no per-image values (COCO mAP): no CI to give."""
+    from deepimg.analysis.comparisons import margin_answer
+
+    nan = float("nan")
+    points = [
+        {"value": v, "mean": m, "low": nan, "high": nan, "seeds": 1, "images": 0}
+        for v, m in ((8, 0.47), (14, 0.58), (28, 0.57))
+    ]
+    answer = margin_answer("pixels", "", "test/map50", points, lower_is_better=False)
+    assert "nan" not in answer and "no CI" in answer and "per-image" in answer
+    assert "pixels=14" in answer and "0.58" in answer

@@ -8,8 +8,11 @@ target heat map puts a Gaussian of standard deviation ``sqrt(w h) / 8`` pixels (
 0.8) on the cell of each object's centre (box and sigma in cells), 1 there; the loss is CenterNet's penalty-reduced focal
 loss on the heat map plus an L1 loss on the sizes at the true centres. Decoding keeps the
 local maxima of the heat map (a 3 x 3 max-pool, CenterNet's stand-in for non-maximum
-suppression) of the heat map's strongest class at each cell, and the ``keep`` strongest of
-them.
+suppression) of each class's heat map, and the ``keep`` strongest of them over all classes:
+a sandal that looks half an ankle boot is both, each with its score, as COCO's mAP wants.
+Counting takes each object once: a detection counts when it scores at least the threshold
+and no stronger one that counts has its centre within ``radius`` pixels (the neighbouring
+cells).
 
 Boxes are ``(x1, y1, x2, y2)`` in canvas pixel edges; a detection adds its score and class:
 ``(x1, y1, x2, y2, score, class)``, padded with class -1 and score 0.
@@ -20,6 +23,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+COUNT_RADIUS = 1.5  # cells: detections this close to a stronger one are the same object
 PRIOR_LOGIT = -2.19  # log(0.1 / 0.9): CenterNet starts every centre's chance at 0.1
 SIZE_WEIGHT = 1.0  # the size loss beside the focal loss (sizes in units of the scene side)
 
@@ -83,13 +87,11 @@ def decode(
     """The ``keep`` strongest detections ``(B, keep, 6)``, in canvas pixels, of an output
     ``(B, K + 2, H, W)`` of ``stride`` canvas pixels a cell whose first K channels are centre
     logits."""
-    # One detection a cell, of its strongest class: two classes' peaks on one object (a
-    # sandal that is half an ankle boot) would count it twice.
-    heat, classes_at = output[:, :classes].sigmoid().max(dim=1, keepdim=True)
+    heat = output[:, :classes].sigmoid()
     peaks = heat * (F.max_pool2d(heat, 3, stride=1, padding=1) == heat)
-    b, _, h, w = heat.shape
-    scores, pixel = peaks.flatten(1).topk(min(keep, h * w), dim=1)
-    label = classes_at.flatten(1).gather(1, pixel)
+    b, k, h, w = heat.shape
+    scores, flat = peaks.flatten(1).topk(min(keep, k * h * w), dim=1)
+    label, pixel = flat // (h * w), flat % (h * w)
     row, col = (pixel // w).to(output.dtype), (pixel % w).to(output.dtype)
     sizes = output[:, classes : classes + 2].flatten(2)  # (B, 2, H W)
     wh = sizes.gather(2, pixel.unsqueeze(1).expand(b, 2, -1)).transpose(1, 2).clamp(min=0) * scale
@@ -102,6 +104,15 @@ def decode(
     return torch.cat([boxes, scores.unsqueeze(-1), label.unsqueeze(-1)], dim=-1)
 
 
-def counts(detections: torch.Tensor, threshold: float) -> torch.Tensor:
-    """Objects counted on each canvas: detections ``(B, M, 6)`` scoring at least ``threshold``."""
-    return ((detections[..., 4] >= threshold) & (detections[..., 5] >= 0)).sum(dim=1)
+def counts(detections: torch.Tensor, threshold: float, radius: float = 0.0) -> torch.Tensor:
+    """Objects counted on each canvas: detections ``(B, M, 6)`` scoring at least ``threshold``,
+    less those with a stronger such detection's centre within ``radius`` pixels (one object
+    seen as two classes counts once)."""
+    valid = (detections[..., 4] >= threshold) & (detections[..., 5] >= 0)
+    if radius <= 0:
+        return valid.sum(dim=1)
+    centre = (detections[..., :2] + detections[..., 2:4]) / 2
+    near = torch.cdist(centre.float(), centre.float()) <= radius  # (B, M, M)
+    stronger = detections[..., 4].unsqueeze(1) > detections[..., 4].unsqueeze(2)  # [b, j, i]: i > j
+    shadowed = (near & stronger & valid.unsqueeze(1)).any(dim=2)
+    return (valid & ~shadowed).sum(dim=1)

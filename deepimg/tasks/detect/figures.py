@@ -130,7 +130,7 @@ class DetectAnalysis(RunAnalysis):
             tested = torch.cat([p for p, _ in parts]), torch.cat([t for _, t in parts])
         detections, target = tested
         true = (target[..., 4] >= 0).sum(dim=1).numpy()
-        counted = counts(detections, task.counting).numpy()
+        counted = counts(detections, task.counting, task.radius).numpy()
         self.summary["count_acc"] = float(np.mean(true == counted))
         self.summary["count_threshold"] = task.counting
         count_confusion_figure(true, counted, self.folder / "count_confusion.png")

@@ -110,21 +110,24 @@ class MeanAP(Metric):
 
 class CountAccuracy(Metric):
     """The share of canvases whose objects were counted exactly: detections scoring at least
-    ``threshold`` (a number, or a function that gives the one in use), against the objects
-    of the target ``(B, N, 5)``."""
+    ``threshold`` (a number, or a function that gives the one in use), each object once
+    (``radius``: see ``centres.counts``), against the objects of the target ``(B, N, 5)``."""
 
     full_state_update = False
     higher_is_better = True
 
-    def __init__(self, threshold: float | Callable[[], float] = 0.3, **kwargs) -> None:
+    def __init__(
+        self, threshold: float | Callable[[], float] = 0.3, radius: float = 0.0, **kwargs
+    ) -> None:
         super().__init__(**kwargs)
         self.threshold = threshold if callable(threshold) else lambda: threshold
+        self.radius = radius
         self.add_state("right", torch.tensor(0), dist_reduce_fx="sum")
         self.add_state("total", torch.tensor(0), dist_reduce_fx="sum")
 
     def update(self, detections: torch.Tensor, target: torch.Tensor) -> None:
         true = (target[..., 4] >= 0).sum(dim=1)
-        self.right += (counts(detections, self.threshold()) == true).sum()
+        self.right += (counts(detections, self.threshold(), self.radius) == true).sum()
         self.total += len(true)
 
     def compute(self) -> torch.Tensor:

@@ -31,8 +31,9 @@ class Detect(Task):
     most half the canvas's pixels a side.
     Metrics: ``map50`` (COCO mAP at IoU 0.5, monitored), ``map`` (mAP over IoU 0.5:0.95) and
     ``count_acc``, the share of canvases whose detections scoring at least
-    ``count_threshold`` number exactly their objects (null: the threshold that counts the
-    validation canvases best, fitted before each test; 0.3 until then). The baseline thresholds the classical
+    ``count_threshold`` number exactly their objects, each object once (two detections
+    within 1.5 cells are one; null: the threshold that counts the validation canvases
+    best, fitted before each test; 0.3 until then). The baseline thresholds the classical
     estimate at ``threshold`` of full scale and takes its connected components, each one
     object of the most common training class (``components.py``): ``map50_baseline`` and
     ``count_acc_baseline``.
@@ -108,14 +109,19 @@ class Detect(Task):
         return {
             "map50": MeanAP(iou=0.5, evaluations=shared),
             "map": MeanAP(evaluations=shared),
-            "count_acc": CountAccuracy(self.counting_threshold),
+            "count_acc": CountAccuracy(self.counting_threshold, self.radius),
         }
+
+    @property
+    def radius(self) -> float:
+        """Pixels within which two detections are one object when counting."""
+        return centres.COUNT_RADIUS * self.stride
 
     def counting_threshold(self) -> float:
         return self.counting
 
     def training_metrics(self) -> dict[str, Metric]:
-        return {"count_acc": CountAccuracy(self.counting_threshold)}  # COCO's mAP costs seconds
+        return {"count_acc": CountAccuracy(self.counting_threshold, self.radius)}  # mAP: seconds
 
     def baseline_metrics(self) -> dict[str, Metric]:
         # A component is one object, whatever its score (its mean brightness): count them all.
@@ -128,13 +134,14 @@ class Detect(Task):
         if self.count_threshold is not None:
             return
         device = next(module.parameters()).device
-        scores, true = [], []
+        found, true = [], []
         for batch in data.val_dataloader():
-            scores.append(self.score(module(batch[0].to(device)))[..., 4].cpu())
+            found.append(self.score(module(batch[0].to(device))).cpu())
             true.append((self.target(batch)[..., 4] >= 0).sum(dim=1))
-        scores, true = torch.cat(scores), torch.cat(true)
+        found, true = torch.cat(found), torch.cat(true)
         grid = torch.linspace(0.05, 0.95, 19)
-        right = torch.stack([((scores >= t).sum(dim=1) == true).float().mean() for t in grid])
+        right = torch.stack([(centres.counts(found, t, self.radius) == true).float().mean()
+                             for t in grid])  # fmt: skip
         self.counting = float(grid[int(right.argmax())])
 
     def baseline(self, network_input: torch.Tensor) -> torch.Tensor:
@@ -148,7 +155,7 @@ class Detect(Task):
         """Whether each canvas's objects were counted exactly, by the network and by the
         baseline (mAP is a property of the whole test set, not of one image)."""
         true = (target[..., 4] >= 0).sum(dim=1)
-        found = centres.counts(scored, self.counting)
+        found = centres.counts(scored, self.counting, self.radius)
         classical = centres.counts(self.baseline(network_input), 0.0)
         return {
             "count_acc": (found == true).float(),

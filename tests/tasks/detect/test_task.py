@@ -102,10 +102,13 @@ def test_the_baseline_finds_isolated_objects_exactly_on_a_clean_canvas() -> None
         assert (hits[:, 5] == 4).all()  # each called the most common class
 
 
-def test_two_classes_peaking_on_one_object_are_one_detection() -> None:
+def test_an_object_seen_as_two_classes_is_two_detections_but_counted_once() -> None:
     output = torch.full((1, 5, 12, 12), -10.0)
     output[0, 0, 5, 5], output[0, 1, 5, 5] = 2.0, 1.0  # a sandal that looks half a boot
-    output[0, 3:, 5, 5] = 0.5
+    output[0, 0, 9, 2] = 1.5  # and another object further off
+    output[0, 3:] = 0.5
     found = centres.decode(output, 3, scale=8.0, keep=5)
-    assert centres.counts(found, 0.5).tolist() == [1]
-    assert int(found[0, 0, 5]) == 0  # the stronger class
+    assert centres.counts(found, 0.5).tolist() == [3]  # as detections, for mAP
+    assert centres.counts(found, 0.5, radius=1.5).tolist() == [2]  # as objects
+    at_first = (found[0, :, 0] < 6) & (found[0, :, 2] > 6) & (found[0, :, 4] >= 0.5)
+    assert sorted(found[0, at_first, 5].tolist()) == [0.0, 1.0]  # both classes there

@@ -33,10 +33,12 @@ def test_every_task_and_model_pair_runs_a_batch_or_is_refused(task: str, model: 
         return
     module = build_module(cfg, datamodule)
     batch = next(iter(datamodule.train_dataloader()))
-    out = module(batch[0])
+    out = module.infer(batch[0], module.task.scene_depth(batch)).prediction
     n, (_, h, w) = len(batch[0]), datamodule.in_shape
+    half = (-(-h // 2), -(-w // 2))  # detect's heat maps: stride 2
     expected = {"classify": (n, datamodule.num_classes), "restore": batch[0].shape,
-                "localize": (n, 2), "segment": (n, 2, h, w)}[task]  # fmt: skip
+                "localize": (n, 2), "segment": (n, 2, h, w), "detect": (n, 12, *half),
+                "depth": (n, 1, h, w)}[task]  # fmt: skip
     assert out.shape == expected
     module.task.loss(out, module.task.target(batch)).backward()
 

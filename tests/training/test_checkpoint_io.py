@@ -43,3 +43,37 @@ def test_other_write_errors_pass_through(tmp_path: Path, monkeypatch) -> None:
     with pytest.raises(OSError) as caught:
         AtomicCheckpointIO().save_checkpoint({}, tmp_path / "best.ckpt")
     assert not isinstance(caught.value, DiskFull) and caught.value.errno == errno.EACCES
+
+
+class Stopped(BaseException):
+    """What deepimg's signal handler raises (RunInterrupted), without the commands layer."""
+
+
+def test_a_signal_during_the_write_waits_for_the_whole_checkpoint(tmp_path, monkeypatch) -> None:
+    """Ctrl+C while torch.save writes: the checkpoint is written and renamed whole, and the
+    interruption comes right after, not as torch's "unexpected pos" error."""
+    import signal
+
+    import deepimg.training.checkpoint_io as checkpoint_io
+
+    real_save = torch.save
+
+    def interrupted_save(obj, handle, *args, **kwargs):
+        signal.raise_signal(signal.SIGINT)  # arrives half-way through the write
+        real_save(obj, handle, *args, **kwargs)
+
+    def stop(signum, frame):
+        raise Stopped
+
+    monkeypatch.setattr(checkpoint_io.torch, "save", interrupted_save)
+    previous = signal.signal(signal.SIGINT, stop)
+    path = tmp_path / "last.ckpt"
+    try:
+        with pytest.raises(Stopped):
+            AtomicCheckpointIO().save_checkpoint({"epoch": 7}, path)
+        assert signal.getsignal(signal.SIGINT) is stop  # the run's handler is back
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    monkeypatch.setattr(checkpoint_io.torch, "save", real_save)
+    assert torch.load(path, weights_only=True)["epoch"] == 7
+    assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]

@@ -100,7 +100,7 @@ class Scatter:
             shift = torch.stack([cols, rows, cols, rows], dim=-1).float()
             candidate = boxes[drawn[:, j]].unsqueeze(1) + shift  # (n, TRIES, 4)
             iou = box_iou(candidate.unsqueeze(2), placed[:, :j].unsqueeze(1))  # (n, T, j)
-            fits = (iou <= self.overlap).all(dim=2) if j else torch.ones(n, TRIES, dtype=torch.bool)
+            fits = (iou <= self.overlap).all(dim=2)  # the first object: nothing to overlap
             found = fits.any(dim=1) & (j < wanted)
             first = fits.float().argmax(dim=1)
             pick = torch.arange(n)

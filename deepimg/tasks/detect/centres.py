@@ -104,6 +104,11 @@ def decode(
     return torch.cat([boxes, scores.unsqueeze(-1), label.unsqueeze(-1)], dim=-1)
 
 
+def objects(target: torch.Tensor) -> torch.Tensor:
+    """The objects on each canvas of a target ``(B, N, 5)`` (class -1: no object)."""
+    return (target[..., 4] >= 0).sum(dim=1)
+
+
 def counts(detections: torch.Tensor, threshold: float, radius: float = 0.0) -> torch.Tensor:
     """Objects counted on each canvas: detections ``(B, M, 6)`` scoring at least ``threshold``,
     less those with a stronger such detection's centre within ``radius`` pixels (one object

@@ -17,7 +17,7 @@ from deepimg.analysis import plotting as figures
 from deepimg.analysis.physics_figures import as_image
 from deepimg.analysis.plotting import plt
 from deepimg.analysis.run_analysis import Figure, RunAnalysis, Step
-from deepimg.tasks.detect.centres import counts
+from deepimg.tasks.detect.centres import counts, objects
 
 EXAMPLES = 8
 
@@ -129,7 +129,7 @@ class DetectAnalysis(RunAnalysis):
                     parts.append((task.score(self.model(scenes)).cpu(), task.target(batch)))
             tested = torch.cat([p for p, _ in parts]), torch.cat([t for _, t in parts])
         detections, target = tested
-        true = (target[..., 4] >= 0).sum(dim=1).numpy()
+        true = objects(target).numpy()
         counted = counts(detections, task.counting, task.radius).numpy()
         self.summary["count_acc"] = float(np.mean(true == counted))
         self.summary["count_threshold"] = task.counting

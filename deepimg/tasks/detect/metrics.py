@@ -19,7 +19,7 @@ import torch
 from torchmetrics import Metric
 from torchmetrics.utilities import dim_zero_cat
 
-from deepimg.tasks.detect.centres import counts
+from deepimg.tasks.detect.centres import counts, objects
 
 
 def coco_ground_truth(target: np.ndarray) -> dict:
@@ -126,7 +126,7 @@ class CountAccuracy(Metric):
         self.add_state("total", torch.tensor(0), dist_reduce_fx="sum")
 
     def update(self, detections: torch.Tensor, target: torch.Tensor) -> None:
-        true = (target[..., 4] >= 0).sum(dim=1)
+        true = objects(target)
         self.right += (counts(detections, self.threshold(), self.radius) == true).sum()
         self.total += len(true)
 

@@ -137,7 +137,7 @@ class Detect(Task):
         found, true = [], []
         for batch in data.val_dataloader():
             found.append(self.score(module(batch[0].to(device))).cpu())
-            true.append((self.target(batch)[..., 4] >= 0).sum(dim=1))
+            true.append(centres.objects(self.target(batch)))
         found, true = torch.cat(found), torch.cat(true)
         grid = torch.linspace(0.05, 0.95, 19)
         right = torch.stack([(centres.counts(found, t, self.radius) == true).float().mean()
@@ -154,7 +154,7 @@ class Detect(Task):
     ) -> dict[str, torch.Tensor]:
         """Whether each canvas's objects were counted exactly, by the network and by the
         baseline (mAP is a property of the whole test set, not of one image)."""
-        true = (target[..., 4] >= 0).sum(dim=1)
+        true = centres.objects(target)
         found = centres.counts(scored, self.counting, self.radius)
         classical = centres.counts(self.baseline(network_input), 0.0)
         return {

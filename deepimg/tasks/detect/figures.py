@@ -54,8 +54,12 @@ def boxes_figure(
     class_names: list[str],
     path,
     size: int | None = None,
+    radius: float = 0.0,
 ) -> None:
+    """Each canvas with its true boxes and the detections scoring at least ``threshold``;
+    the title's count takes each object once, as ``count_acc`` does (``radius``)."""
     n = len(canvases)
+    counted, true = counts(detections, threshold, radius), objects(target)
     cols = min(4, n)
     rows = -(-n // cols)
     fig, axes = figures.panel_grid(rows, cols, (2.8 * cols, 2.9 * rows))
@@ -70,8 +74,8 @@ def boxes_figure(
         for box in shown:
             name = class_names[int(box[5])] if int(box[5]) < len(class_names) else str(int(box[5]))
             draw_box(ax, box, "red", f"{name} {float(box[4]):.2f}")
-        true = int((target[i][:, 4] >= 0).sum())
-        ax.set_title(f"{true} object{'s' * (true != 1)}, {len(shown)} counted", fontsize=8)
+        many = int(true[i])
+        ax.set_title(f"{many} object{'s' * (many != 1)}, {int(counted[i])} counted", fontsize=8)
     fig.suptitle("test canvases: true boxes (green), detections (red)", fontsize=9)
     figures.save(fig, path)
 
@@ -116,6 +120,7 @@ class DetectAnalysis(RunAnalysis):
         boxes_figure(
             inference.network_input.cpu(), target.cpu(), task.score(inference.prediction).cpu(),
             task.counting, task.class_names, self.folder / "boxes.png", scenes.shape[-1],
+            task.radius,
         )  # fmt: skip
 
     def count_confusion(self) -> None:
